@@ -1,0 +1,66 @@
+"""Reading and writing the files inside one stage output folder.
+
+Tables are Parquet (queryable from DuckDB), sparse matrices ``.npz``, dense
+arrays ``.npy`` (memory-mapped on read).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import scipy.sparse as sp
+
+from topic_pipeline.store import vectors_from_column, vectors_to_column
+
+
+def write_table(folder: Path, name: str, table: pd.DataFrame | pa.Table) -> Path:
+    path = folder / f"{name}.parquet"
+    arrow = table if isinstance(table, pa.Table) else pa.Table.from_pandas(table, preserve_index=False)
+    pq.write_table(arrow, path)
+    return path
+
+
+def read_table(folder: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    return pq.read_table(folder / f"{name}.parquet", columns=columns).to_pandas()
+
+
+def write_vectors(folder: Path, name: str, doc_ids: pd.Series, vectors: np.ndarray, **extra: pd.Series) -> Path:
+    """A Parquet table of doc_id (+ extra columns) and a ``FixedSizeList<float32>`` vector column."""
+    columns = {"doc_id": pa.array(doc_ids.astype(str))}
+    columns |= {key: pa.array(value) for key, value in extra.items()}
+    columns["vector"] = vectors_to_column(vectors)
+    return write_table(folder, name, pa.table(columns))
+
+
+def read_vectors(folder: Path, name: str) -> np.ndarray:
+    return vectors_from_column(pq.read_table(folder / f"{name}.parquet", columns=["vector"]).column("vector"))
+
+
+def write_sparse(folder: Path, name: str, matrix: sp.spmatrix) -> None:
+    sp.save_npz(folder / f"{name}.npz", sp.csr_matrix(matrix), compressed=False)
+
+
+def read_sparse(folder: Path, name: str) -> sp.csr_matrix:
+    return sp.csr_matrix(sp.load_npz(folder / f"{name}.npz"))
+
+
+def write_array(folder: Path, name: str, array: np.ndarray) -> None:
+    np.save(folder / f"{name}.npy", array, allow_pickle=False)
+
+
+def read_array(folder: Path, name: str) -> np.ndarray:
+    return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+
+
+def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> str:
+    """A small markdown preview (Dagster renders it in the asset's metadata)."""
+    shown = frame.head(max_rows).astype(str)
+    header = "| " + " | ".join(map(str, shown.columns)) + " |"
+    rule = "|" + "---|" * len(shown.columns)
+    body = ["| " + " | ".join(value.replace("|", "\\|").replace("\n", " ")[:80] for value in row) + " |"
+            for row in shown.itertuples(index=False)]
+    return "\n".join([header, rule, *body])

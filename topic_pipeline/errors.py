@@ -1,0 +1,33 @@
+"""One exception family for everything a user can get wrong.
+
+Each subclass also inherits the builtin it refines, so ``except ValueError`` in
+caller code keeps working (the pattern scikit-learn uses for ``NotFittedError``).
+Messages start with one line that says what is wrong and where (file, column,
+row, parameter), then what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class TopicPipelineError(Exception):
+    """Base class of every error topic_pipeline raises on purpose."""
+
+
+class ParamsError(TopicPipelineError, ValueError):
+    """A parameter file or override has an unknown key or an invalid value."""
+
+
+class CorpusError(TopicPipelineError, ValueError):
+    """The corpus cannot be read or does not have the expected shape."""
+
+
+class EmbeddingError(TopicPipelineError, ValueError):
+    """Embeddings cannot be computed or do not match the corpus."""
+
+
+class StageInputError(TopicPipelineError, ValueError):
+    """A stage got inputs it cannot work with (too few documents, missing upstream)."""
+
+
+class StoreError(TopicPipelineError, OSError):
+    """The stage store is missing an output or cannot be written."""

@@ -1,0 +1,224 @@
+"""Typed parameters per stage, loaded from ``params.yaml`` and fingerprinted.
+
+Every stage owns one section. A stage's output is cached under a key derived
+from the section's *resolved* values (defaults filled in), so writing a default
+explicitly in the file, or leaving it out, gives the same key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from topic_pipeline.errors import ParamsError
+
+PARAMS_ENV = "TOPIC_PIPELINE_PARAMS"
+DEFAULT_PARAMS_FILE = "params.yaml"
+
+ClusterSelectionMethod = Literal["eom", "leaf"]
+PreprocessLanguage = Literal["english", "none"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CorpusParams(_Section):
+    """Where the documents come from and which columns hold what.
+
+    ``source`` is ``20newsgroups`` (scikit-learn's loader, BERTopic's quick
+    start corpus) or a path or glob of Parquet, CSV or JSON Lines files.
+    Column names left as ``None`` use ``doc_id``, ``timestamp`` and ``label``
+    when the files have them; a name given explicitly must exist.
+    """
+
+    source: str = "20newsgroups"
+    text_column: str = "text"
+    id_column: str | None = None
+    timestamp_column: str | None = None
+    label_column: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+    data_home: str | None = None
+
+
+class EmbeddingParams(_Section):
+    """Sentence-transformers model, or precomputed vectors used instead of one."""
+
+    model: str = "all-MiniLM-L6-v2"
+    precomputed: str | None = None
+    batch_size: int = Field(default=32, ge=1)
+    normalize: bool = False
+    device: str | None = None
+
+
+class ReductionParams(_Section):
+    """UMAP settings; BERTopic's defaults except a fixed ``random_state``."""
+
+    n_neighbors: int = Field(default=15, ge=2)
+    n_components: int = Field(default=5, ge=1)
+    min_dist: float = Field(default=0.0, ge=0.0)
+    metric: str = "cosine"
+    random_state: int | None = 42
+    low_memory: bool = False
+
+
+class ClusteringParams(_Section):
+    """HDBSCAN settings; ``min_cluster_size`` is BERTopic's ``min_topic_size``."""
+
+    min_cluster_size: int = Field(default=10, ge=2)
+    min_samples: int | None = Field(default=None, ge=1)
+    metric: str = "euclidean"
+    cluster_selection_method: ClusterSelectionMethod = "eom"
+    cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
+    allow_single_cluster: bool = False
+
+
+class TopicsParams(_Section):
+    """How raw clusters become topic ids: sorted by size, largest = 0, outliers -1.
+
+    Topic reduction (``nr_topics``) and outlier reassignment will live here.
+    """
+
+
+class VectorizerParams(_Section):
+    """The bag-of-words: scikit-learn ``CountVectorizer`` arguments + BERTopic's cleaning."""
+
+    ngram_range: tuple[int, int] = (1, 1)
+    stop_words: str | list[str] | None = None
+    min_df: int | float = 1
+    max_df: int | float = 1.0
+    max_features: int | None = Field(default=None, ge=1)
+    lowercase: bool = True
+    language: PreprocessLanguage = "english"
+
+    @field_validator("ngram_range")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] < 1 or value[1] < value[0]:
+            raise ValueError(f"must be two integers 1 <= low <= high, got {list(value)}")
+        return value
+
+
+class CtfidfParams(_Section):
+    """Class-based TF-IDF weighting options (BERTopic's ``ClassTfidfTransformer``)."""
+
+    bm25_weighting: bool = False
+    reduce_frequent_words: bool = False
+    seed_words: list[str] = Field(default_factory=list)
+    seed_multiplier: float = 2.0
+
+
+class RepresentationParams(_Section):
+    """Topic words, names and representative documents."""
+
+    top_n_words: int = Field(default=10, ge=1, le=100)
+    nr_repr_docs: int = Field(default=3, ge=1)
+    nr_repr_samples: int = Field(default=500, ge=1)
+    name_words: int = Field(default=4, ge=1)
+
+
+class PipelineParams(_Section):
+    """All sections of ``params.yaml``; a missing section takes its defaults."""
+
+    corpus: CorpusParams = CorpusParams()
+    embedding: EmbeddingParams = EmbeddingParams()
+    reduction: ReductionParams = ReductionParams()
+    clustering: ClusteringParams = ClusteringParams()
+    topics: TopicsParams = TopicsParams()
+    vectorizer: VectorizerParams = VectorizerParams()
+    ctfidf: CtfidfParams = CtfidfParams()
+    representation: RepresentationParams = RepresentationParams()
+
+    def section(self, name: str) -> _Section:
+        """Return one section by name."""
+        return getattr(self, name)
+
+    def with_overrides(self, section: str, overrides: dict[str, Any], *, origin: str) -> PipelineParams:
+        """Return a copy whose ``section`` has ``overrides`` applied, validated as in the file."""
+        if not overrides:
+            return self
+        merged = self.section(section).model_dump() | dict(overrides)
+        new_section = validate_section(section, merged, origin=origin)
+        return self.model_copy(update={section: new_section})
+
+
+SECTION_NAMES: tuple[str, ...] = tuple(PipelineParams.model_fields)
+
+
+def params_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The params file to use: ``path``, else ``$TOPIC_PIPELINE_PARAMS``, else ``./params.yaml``."""
+    return Path(path or os.environ.get(PARAMS_ENV) or DEFAULT_PARAMS_FILE)
+
+
+def load_params(path: str | os.PathLike[str] | None = None) -> PipelineParams:
+    """Read and validate a params file; a missing default file means all defaults.
+
+    Raises
+    ------
+    ParamsError
+        The file is unreadable, not a mapping, or has unknown keys or bad values.
+    """
+    file = params_path(path)
+    if not file.exists():
+        if path is None and PARAMS_ENV not in os.environ:
+            return PipelineParams()
+        raise ParamsError(f"Params file {file} does not exist.")
+    try:
+        raw = yaml.safe_load(file.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ParamsError(f"Params file {file} cannot be read: {first}") from exc
+    return parse_params(raw, origin=str(file))
+
+
+def parse_params(raw: Any, *, origin: str = "params") -> PipelineParams:
+    """Validate a mapping of sections into ``PipelineParams`` with actionable messages."""
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{origin}: expected a mapping of sections, got {type(raw).__name__}.")
+    unknown = [key for key in raw if key not in SECTION_NAMES]
+    if unknown:
+        raise ParamsError(_unknown_key_message(origin, "", unknown[0], SECTION_NAMES))
+    sections = {name: validate_section(name, raw[name] or {}, origin=origin) for name in raw}
+    return PipelineParams(**sections)
+
+
+def validate_section(name: str, values: Any, *, origin: str) -> _Section:
+    """Validate one section's values; unknown keys get a 'did you mean' hint."""
+    model = PipelineParams.model_fields[name].annotation
+    if not isinstance(values, dict):
+        raise ParamsError(f"{origin}: section '{name}' must be a mapping, got {type(values).__name__}.")
+    unknown = [key for key in values if key not in model.model_fields]
+    if unknown:
+        raise ParamsError(_unknown_key_message(origin, f"{name}.", unknown[0], tuple(model.model_fields)))
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ParamsError(
+            f"{origin}: invalid value for '{name}.{where}': {error['msg']} (got {error.get('input')!r})."
+        ) from None
+
+
+def _unknown_key_message(origin: str, prefix: str, key: str, valid: tuple[str, ...]) -> str:
+    guess = difflib.get_close_matches(str(key), valid, n=1)
+    hint = f" Did you mean '{prefix}{guess[0]}'?" if guess else ""
+    return f"{origin}: unknown key '{prefix}{key}'.{hint} Valid keys: {', '.join(valid)}."
+
+
+def fingerprint(value: Any) -> str:
+    """A short stable hash of JSON-able data (params, keys) for cache keys and code versions."""
+    text = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def section_fingerprint(section: _Section) -> str:
+    """Fingerprint of a section's resolved values."""
+    return fingerprint(section.model_dump(mode="json"))

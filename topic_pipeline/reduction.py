@@ -1,0 +1,42 @@
+"""Dimensionality reduction of document embeddings with UMAP (BERTopic's default).
+
+UMAP is imported inside the function: importing it compiles numba code, which
+costs tens of seconds, and a cached stage must not pay for it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from topic_pipeline.errors import StageInputError
+from topic_pipeline.params import ReductionParams
+
+
+def reduce_embeddings(embeddings: np.ndarray, params: ReductionParams) -> np.ndarray:
+    """Fit UMAP on ``embeddings`` and return the reduced vectors, shape (n_documents, n_components).
+
+    Matches BERTopic's ``_reduce_dimensionality``: ``fit_transform`` then NaN -> 0.
+
+    Raises
+    ------
+    StageInputError
+        Fewer documents than ``n_neighbors`` (UMAP cannot build its graph).
+    """
+    n_documents = len(embeddings)
+    if n_documents <= params.n_neighbors:
+        raise StageInputError(
+            f"UMAP needs more documents than reduction.n_neighbors={params.n_neighbors}, got {n_documents}; "
+            "add documents or lower reduction.n_neighbors."
+        )
+    from umap import UMAP
+
+    model = UMAP(
+        n_neighbors=params.n_neighbors,
+        n_components=params.n_components,
+        min_dist=params.min_dist,
+        metric=params.metric,
+        low_memory=params.low_memory,
+        random_state=params.random_state,
+    )
+    reduced = model.fit_transform(embeddings)
+    return np.nan_to_num(reduced).astype(np.float32, copy=False)

@@ -1,0 +1,286 @@
+"""The stage graph: what each stage reads, which params section it owns, how it runs.
+
+Each step loads its inputs from the store, calls the pure stage function and
+writes its files into the output folder it is given; ``runner`` decides whether
+a step runs at all. A step returns metadata (row counts, a markdown preview)
+that is kept in the output's manifest and shown by Dagster.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from topic_pipeline import artifacts, warehouse
+from topic_pipeline.clustering import cluster_embeddings
+from topic_pipeline.corpus import load_corpus
+from topic_pipeline.ctfidf import ctfidf_transform, fit_idf
+from topic_pipeline.embedding import embed_texts, file_digest, load_precomputed, model_cache_key
+from topic_pipeline.params import PipelineParams
+from topic_pipeline.reduction import reduce_embeddings
+from topic_pipeline.representation import representative_documents, top_words, topic_name
+from topic_pipeline.store import MANIFEST, StageStore
+from topic_pipeline.topics import sort_topics_by_size, topic_sizes
+
+
+@dataclass
+class StepContext:
+    """Everything a step may use: its params, its inputs' folders, its output folder."""
+
+    params: PipelineParams
+    inputs: dict[str, Path]
+    out: Path
+    store: StageStore
+    log: logging.Logger
+    prepared: Any = None
+
+    def input_params(self, stage: str) -> dict[str, Any]:
+        """The params an input was computed with (from its manifest), not today's file."""
+        return json.loads((self.inputs[stage] / MANIFEST).read_text())["params"]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One node of the graph.
+
+    ``prepare`` runs before the cache lookup and returns extra key material
+    (e.g. a digest of the corpus content) plus state handed to ``compute``.
+    ``on_reuse`` runs when the stored output is reused (the warehouse rebuilds
+    its DuckDB file from the stored view definitions).
+    """
+
+    name: str
+    section: str | None
+    inputs: tuple[str, ...]
+    compute: Callable[[StepContext], dict[str, Any]]
+    description: str
+    revision: int = 1
+    prepare: Callable[[PipelineParams], tuple[str, Any]] | None = None
+    on_reuse: Callable[[StepContext], None] | None = None
+
+
+# --- documents ----------------------------------------------------------------------
+def _prepare_documents(params: PipelineParams) -> tuple[str, pd.DataFrame]:
+    frame = load_corpus(params.corpus)
+    digest = hashlib.blake2b(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes(), digest_size=16)
+    return digest.hexdigest(), frame
+
+
+def _compute_documents(ctx: StepContext) -> dict[str, Any]:
+    frame: pd.DataFrame = ctx.prepared
+    artifacts.write_table(ctx.out, "documents", frame)
+    return {
+        "rows": len(frame),
+        "unique_texts": int(frame["doc_hash"].nunique()),
+        "with_timestamp": int(frame["timestamp"].notna().sum()),
+        "labels": int(frame["label"].nunique()),
+        "preview_md": artifacts.markdown_table(frame[["doc_id", "label", "text"]], 5),
+    }
+
+
+# --- embeddings ---------------------------------------------------------------------
+def _prepare_embeddings(params: PipelineParams) -> tuple[str, None]:
+    if params.embedding.precomputed:
+        return "precomputed:" + file_digest(Path(params.embedding.precomputed)), None
+    return "model:" + model_cache_key(params.embedding), None
+
+
+def _compute_embeddings(ctx: StepContext) -> dict[str, Any]:
+    docs = artifacts.read_table(ctx.inputs["documents"], "documents", ["doc_id", "doc_hash", "text"])
+    settings = ctx.params.embedding
+    if settings.precomputed:
+        vectors = load_precomputed(
+            Path(settings.precomputed), docs["doc_id"].tolist(), allow_prefix=ctx.input_params("documents")["limit"] is not None
+        )
+        newly_embedded = 0
+    else:
+        vectors, newly_embedded = _embed_with_cache(docs, ctx)
+    artifacts.write_vectors(ctx.out, "embeddings", docs["doc_id"], vectors, doc_hash=docs["doc_hash"])
+    return {
+        "rows": len(docs),
+        "dimensions": int(vectors.shape[1]),
+        "newly_embedded": newly_embedded,
+        "source": settings.precomputed or settings.model,
+    }
+
+
+def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray, int]:
+    """Look every text up in the per-document cache; embed (and cache) only the missing ones."""
+    model_key = model_cache_key(ctx.params.embedding)
+    cached_hashes, cached_vectors = ctx.store.cached_embeddings(model_key)
+    position = {doc_hash: row for row, doc_hash in enumerate(cached_hashes)}
+    missing = docs.drop_duplicates("doc_hash").loc[lambda d: ~d["doc_hash"].isin(position)]
+    ctx.log.info("Embedding: %d of %d documents cached, %d to embed", len(docs) - len(missing), len(docs), len(missing))
+    new_vectors = None
+    if len(missing):
+        started = time.monotonic()
+        hashes = missing["doc_hash"].tolist()
+
+        def keep_chunk(start: int, vectors: np.ndarray) -> None:
+            ctx.store.add_embeddings(model_key, hashes[start : start + len(vectors)], vectors)
+            done = start + len(vectors)
+            rate = done / max(time.monotonic() - started, 1e-9)
+            ctx.log.info("Embedded %d/%d documents (%.1f docs/s)", done, len(hashes), rate)
+
+        new_vectors = embed_texts(
+            missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk, show_progress_bar=_is_terminal()
+        )
+    offset = len(cached_hashes)
+    position |= {doc_hash: offset + row for row, doc_hash in enumerate(missing["doc_hash"])}
+    parts = [p for p in (cached_vectors, new_vectors) if p is not None]
+    pool = np.vstack(parts) if len(parts) > 1 else parts[0]
+    return pool[[position[h] for h in docs["doc_hash"]]], len(missing)
+
+
+def _is_terminal() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+# --- reduction, clustering, topic ids ---------------------------------------------------
+def _compute_reduced(ctx: StepContext) -> dict[str, Any]:
+    doc_ids = artifacts.read_table(ctx.inputs["embeddings"], "embeddings", ["doc_id"])["doc_id"]
+    embeddings = artifacts.read_vectors(ctx.inputs["embeddings"], "embeddings")
+    reduced = reduce_embeddings(embeddings, ctx.params.reduction)
+    artifacts.write_vectors(ctx.out, "reduced_embeddings", doc_ids, reduced)
+    return {"rows": len(reduced), "dimensions": int(reduced.shape[1])}
+
+
+def _compute_clusters(ctx: StepContext) -> dict[str, Any]:
+    doc_ids = artifacts.read_table(ctx.inputs["reduced_embeddings"], "reduced_embeddings", ["doc_id"])["doc_id"]
+    reduced = artifacts.read_vectors(ctx.inputs["reduced_embeddings"], "reduced_embeddings")
+    labels, probabilities = cluster_embeddings(reduced, ctx.params.clustering)
+    artifacts.write_table(ctx.out, "clusters", pd.DataFrame({"doc_id": doc_ids, "cluster": labels, "probability": probabilities}))
+    return {
+        "rows": len(labels),
+        "clusters": int(len(set(labels.tolist()) - {-1})),
+        "outliers": int((labels == -1).sum()),
+    }
+
+
+def _compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
+    clusters = artifacts.read_table(ctx.inputs["clusters"], "clusters")
+    topics, mapping = sort_topics_by_size(clusters["cluster"].to_numpy())
+    assigned = pd.DataFrame(
+        {"doc_id": clusters["doc_id"], "topic_id": topics, "probability": clusters["probability"], "cluster": clusters["cluster"]}
+    )
+    artifacts.write_table(ctx.out, "topic_assignments", assigned)
+    sizes = topic_sizes(topics)
+    size_table = pd.DataFrame({"topic_id": list(sizes), "size": list(sizes.values())})
+    return {
+        "rows": len(assigned),
+        "topics": int(len([t for t in sizes if t != -1])),
+        "outliers": int(sizes.get(-1, 0)),
+        "preview_md": artifacts.markdown_table(size_table.sort_values("size", ascending=False), 10),
+    }
+
+
+# --- bag of words, c-TF-IDF, representations ---------------------------------------------
+def _compute_bags(ctx: StepContext) -> dict[str, Any]:
+    from topic_pipeline.vectorize import vectorize_topics
+
+    texts = artifacts.read_table(ctx.inputs["documents"], "documents", ["text"])["text"].tolist()
+    topics = artifacts.read_table(ctx.inputs["topic_assignments"], "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
+    bags = vectorize_topics(texts, topics, ctx.params.vectorizer)
+    artifacts.write_array(ctx.out, "topic_ids", bags.topic_ids)
+    artifacts.write_table(ctx.out, "vocabulary", pd.DataFrame({"term": bags.vocabulary.astype(str)}))
+    artifacts.write_sparse(ctx.out, "topic_term_counts", bags.topic_term_counts)
+    artifacts.write_sparse(ctx.out, "doc_term_counts", bags.doc_term_counts)
+    return {"rows": int(bags.topic_term_counts.shape[0]), "terms": int(len(bags.vocabulary))}
+
+
+def _compute_ctfidf(ctx: StepContext) -> dict[str, Any]:
+    bags = ctx.inputs["vectorized_bags"]
+    counts = artifacts.read_sparse(bags, "topic_term_counts")
+    vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
+    idf = fit_idf(counts, vocabulary, ctx.params.ctfidf)
+    weights = ctfidf_transform(counts, idf, reduce_frequent_words=ctx.params.ctfidf.reduce_frequent_words)
+    artifacts.write_array(ctx.out, "idf", idf)
+    artifacts.write_sparse(ctx.out, "ctfidf", weights)
+    return {"rows": int(weights.shape[0]), "terms": int(weights.shape[1]), "nonzero": int(weights.nnz)}
+
+
+def _compute_representations(ctx: StepContext) -> dict[str, Any]:
+    settings = ctx.params.representation
+    bags, weights_dir = ctx.inputs["vectorized_bags"], ctx.inputs["ctfidf"]
+    topic_ids = np.asarray(artifacts.read_array(bags, "topic_ids"))
+    vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
+    weights = artifacts.read_sparse(weights_dir, "ctfidf")
+    docs = artifacts.read_table(ctx.inputs["documents"], "documents", ["doc_id", "text"])
+    topics = artifacts.read_table(ctx.inputs["topic_assignments"], "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
+    words = top_words(weights, vocabulary, settings.top_n_words)
+    representative = representative_documents(
+        topics,
+        topic_ids,
+        artifacts.read_sparse(bags, "doc_term_counts"),
+        weights,
+        np.asarray(artifacts.read_array(weights_dir, "idf")),
+        reduce_frequent_words=ctx.input_params("ctfidf")["reduce_frequent_words"],
+        n_samples=settings.nr_repr_samples,
+        n_docs=settings.nr_repr_docs,
+    )
+    sizes = topic_sizes(topics)
+    topic_rows = pd.DataFrame(
+        {
+            "topic_id": topic_ids,
+            "size": [sizes[int(t)] for t in topic_ids],
+            "name": [topic_name(int(t), w, settings.name_words) for t, w in zip(topic_ids, words, strict=True)],
+            "representation": [[word for word, _ in w] for w in words],
+            "representative_docs": [docs["text"].iloc[representative[int(t)]].tolist() for t in topic_ids],
+            "representative_doc_ids": [docs["doc_id"].iloc[representative[int(t)]].tolist() for t in topic_ids],
+        }
+    )
+    term_rows = pd.DataFrame(
+        [(int(t), "Main", rank, word, weight) for t, w in zip(topic_ids, words, strict=True) for rank, (word, weight) in enumerate(w)],
+        columns=["topic_id", "aspect", "rank", "term", "weight"],
+    )
+    artifacts.write_table(ctx.out, "topics", topic_rows)
+    artifacts.write_table(ctx.out, "topic_terms", term_rows)
+    preview = topic_rows[["topic_id", "size", "name"]]
+    return {"rows": len(topic_rows), "term_rows": len(term_rows), "preview_md": artifacts.markdown_table(preview, 15)}
+
+
+# --- warehouse --------------------------------------------------------------------------
+def _compute_warehouse(ctx: StepContext) -> dict[str, Any]:
+    statements = warehouse.view_statements(ctx.store, ctx.inputs)
+    (ctx.out / "views.sql").write_text(";\n".join(statements) + ";\n")
+    warehouse.build_database(ctx.store, statements)
+    return {"views": len(statements), "database": str(warehouse.database_path(ctx.store))}
+
+
+def _reuse_warehouse(ctx: StepContext) -> None:
+    statements = [s for s in (ctx.out / "views.sql").read_text().split(";\n") if s.strip()]
+    warehouse.build_database(ctx.store, statements)
+
+
+STAGES: dict[str, Stage] = {
+    stage.name: stage
+    for stage in (
+        Stage("documents", "corpus", (), _compute_documents, "The corpus: doc_id, text, timestamp, label, doc_hash.",
+              prepare=_prepare_documents),
+        Stage("embeddings", "embedding", ("documents",), _compute_embeddings,
+              "One vector per document (sentence-transformers or precomputed), cached per text.",
+              prepare=_prepare_embeddings),
+        Stage("reduced_embeddings", "reduction", ("embeddings",), _compute_reduced, "UMAP-reduced embeddings."),
+        Stage("clusters", "clustering", ("reduced_embeddings",), _compute_clusters, "HDBSCAN clusters and membership strengths."),
+        Stage("topic_assignments", "topics", ("clusters",), _compute_topic_assignments,
+              "Topic per document; ids sorted by size, -1 = outliers."),
+        Stage("vectorized_bags", "vectorizer", ("documents", "topic_assignments"), _compute_bags,
+              "Vocabulary and term counts per topic and per document."),
+        Stage("ctfidf", "ctfidf", ("vectorized_bags",), _compute_ctfidf, "Class-based TF-IDF weights and idf."),
+        Stage("topic_representations", "representation", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
+              _compute_representations, "Top words, names and representative documents per topic."),
+        Stage("warehouse", None, ("documents", "topic_assignments", "topic_representations"), _compute_warehouse,
+              "DuckDB views over the current outputs.", on_reuse=_reuse_warehouse),
+    )
+}
