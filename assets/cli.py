@@ -11,7 +11,7 @@ import os
 import sys
 
 from topic_pipeline.errors import TopicPipelineError
-from topic_pipeline.params import PARAMS_ENV
+from topic_pipeline.params import PARAMS_ENV, load_params
 from topic_pipeline.store import StageStore
 
 FORMATS = ("table", "csv", "json")
@@ -20,6 +20,7 @@ FORMATS = ("table", "csv", "json")
 def _run(args: argparse.Namespace) -> int:
     if args.params:
         os.environ[PARAMS_ENV] = args.params  # read by the definitions (code versions) and the resource
+    load_params()  # a bad params file is reported in one line before Dagster starts
     import dagster as dg
 
     from assets.definitions import defs
@@ -31,6 +32,7 @@ def _run(args: argparse.Namespace) -> int:
         instance=instance,
         resources=defs.resources,
         raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
         tags={"topic_pipeline/launched_by": "topic-pipeline run"},
     )
     for event in result.get_asset_materialization_events():
@@ -72,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="materialize the pipeline in-process through Dagster")
     run.add_argument("--params", help=f"params file (default: ${PARAMS_ENV} or ./params.yaml)")
     run.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'clusters*' (default: all)")
+    run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     run.set_defaults(handler=_run)
     sql = commands.add_parser("sql", help="run a read-only SQL query against the DuckDB warehouse")
     sql.add_argument("query")

@@ -57,7 +57,7 @@ def fit_bertopic(texts: list[str], embeddings: np.ndarray) -> FittedTopics:
     return FittedTopics(np.asarray(topics), words, rows, seconds)
 
 
-def fit_ours(texts: pd.DataFrame, embeddings_path: Path, limit: int | None, root: Path) -> FittedTopics:
+def fit_ours(embeddings_path: Path, limit: int | None, root: Path) -> FittedTopics:
     """Run every stage in-process on a parquet slice with the precomputed embeddings."""
     from topic_pipeline import artifacts
     from topic_pipeline.params import parse_params
@@ -141,9 +141,9 @@ def main() -> int:
     theirs = fit_bertopic(texts, embeddings)
     peak_theirs = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with tempfile.TemporaryDirectory() as root:
-        ours = fit_ours(frame, EMBEDDINGS, args.limit, Path(root))
+        ours = fit_ours(EMBEDDINGS, args.limit, Path(root))
         cached = time.perf_counter()
-        fit_ours(frame, EMBEDDINGS, args.limit, Path(root))
+        fit_ours(EMBEDDINGS, args.limit, Path(root))
         rerun = time.perf_counter() - cached
     result = compare(ours, theirs)
     print(f"documents: {n}, topics: {result.n_topics}")

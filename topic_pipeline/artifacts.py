@@ -58,9 +58,14 @@ def read_array(folder: Path, name: str) -> np.ndarray:
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> str:
     """A small markdown preview (Dagster renders it in the asset's metadata)."""
-    shown = frame.head(max_rows).astype(str)
+    shown = frame.head(max_rows)
     header = "| " + " | ".join(map(str, shown.columns)) + " |"
     rule = "|" + "---|" * len(shown.columns)
-    body = ["| " + " | ".join(value.replace("|", "\\|").replace("\n", " ")[:80] for value in row) + " |"
+    body = ["| " + " | ".join(_cell(value) for value in row) + " |"
             for row in shown.itertuples(index=False)]
     return "\n".join([header, rule, *body])
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")[:80]

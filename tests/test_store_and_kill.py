@@ -1,0 +1,81 @@
+"""Atomic stage outputs: failures and SIGKILL never leave a partial output."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from topic_pipeline.store import StageStore
+
+from conftest import newsgroups_slice_params
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    store = StageStore(tmp_path)
+    with pytest.raises(RuntimeError, match="boom"):
+        with store.writing("clusters", "k1") as folder:
+            (folder / "clusters.parquet").write_bytes(b"half")
+            raise RuntimeError("boom")
+    assert not store.has("clusters", "k1")
+    assert list((tmp_path / "clusters").iterdir()) == []
+
+
+def test_write_without_manifest_is_refused(tmp_path):
+    store = StageStore(tmp_path)
+    with pytest.raises(OSError, match="wrote no manifest"):
+        with store.writing("clusters", "k1") as folder:
+            (folder / "clusters.parquet").write_bytes(b"data")
+    assert not (tmp_path / "clusters" / "k1").exists()
+
+
+def test_gc_keeps_current_outputs(tmp_path):
+    store = StageStore(tmp_path)
+    for key in ("old", "new"):
+        with store.writing("ctfidf", key) as folder:
+            (folder / "manifest.json").write_text("{}")
+    store.set_current("ctfidf", "new")
+    removed = store.gc()
+    assert [p.name for p in removed] == ["old"]
+    assert store.has("ctfidf", "new") and not store.has("ctfidf", "old")
+
+
+def test_sigkill_mid_stage_then_rerun_reuses_finished_stages(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(newsgroups_slice_params(400)))
+    root = tmp_path / "warehouse"
+    env = os.environ | {"TOPIC_PIPELINE_PARAMS": str(params), "TOPIC_PIPELINE_DATA": str(root)}
+    env.pop("DAGSTER_HOME", None)
+    command = [sys.executable, "-m", "assets.cli", "run"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        # UMAP compiles for tens of seconds in a fresh process: kill while it writes nothing yet
+        while not list((root / "reduced_embeddings").glob(".tmp-*")) if (root / "reduced_embeddings").exists() else True:
+            assert process.poll() is None, "the run ended before it reached reduced_embeddings"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    store = StageStore(root)
+    assert store.current("reduced_embeddings") is None
+    assert not [p for p in (root / "reduced_embeddings").iterdir() if not p.name.startswith(".tmp-")]
+    finished = {stage: store.current(stage) for stage in ("documents", "embeddings")}
+    assert all(finished.values())
+
+    rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    lines = {line.split()[0]: line.split()[1] for line in rerun.stdout.splitlines() if line.strip()}
+    assert lines["documents"] == "reused" and lines["embeddings"] == "reused"
+    assert lines["reduced_embeddings"] == "computed" and lines["warehouse"] == "computed"
+    assert {stage: store.current(stage) for stage in finished} == finished
+    assert not list((root / "reduced_embeddings").glob(".tmp-*"))  # the abandoned folder was cleaned
