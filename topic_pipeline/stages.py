@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,22 +119,29 @@ def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray,
     model_key = model_cache_key(ctx.params.embedding)
     cached_hashes, cached_vectors = ctx.store.cached_embeddings(model_key)
     position = {doc_hash: row for row, doc_hash in enumerate(cached_hashes)}
-    missing = docs.drop_duplicates("doc_hash").loc[lambda d: ~d["doc_hash"].isin(position)]
-    ctx.log.info("Embedding: %d of %d documents cached, %d to embed", len(docs) - len(missing), len(docs), len(missing))
+    unique = docs.drop_duplicates("doc_hash")
+    missing = unique.loc[~unique["doc_hash"].isin(position)]
+    ctx.log.info(
+        "Embedding: %d documents, %d distinct texts, %d already cached, %d to embed",
+        len(docs), len(unique), len(unique) - len(missing), len(missing),
+    )
     new_vectors = None
     if len(missing):
+        from tqdm.auto import tqdm
+
         started = time.monotonic()
         hashes = missing["doc_hash"].tolist()
+        bar = tqdm(total=len(hashes), desc="embedding", unit="doc", disable=not _is_terminal())
 
         def keep_chunk(start: int, vectors: np.ndarray) -> None:
             ctx.store.add_embeddings(model_key, hashes[start : start + len(vectors)], vectors)
             done = start + len(vectors)
+            bar.update(len(vectors))
             rate = done / max(time.monotonic() - started, 1e-9)
             ctx.log.info("Embedded %d/%d documents (%.1f docs/s)", done, len(hashes), rate)
 
-        new_vectors = embed_texts(
-            missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk, show_progress_bar=_is_terminal()
-        )
+        with bar:
+            new_vectors = embed_texts(missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk)
     offset = len(cached_hashes)
     position |= {doc_hash: offset + row for row, doc_hash in enumerate(missing["doc_hash"])}
     parts = [p for p in (cached_vectors, new_vectors) if p is not None]
@@ -142,8 +150,7 @@ def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray,
 
 
 def _is_terminal() -> bool:
-    import sys
-
+    """Progress bars only on a terminal; Dagster's logs carry progress everywhere else."""
     return sys.stderr.isatty()
 
 
