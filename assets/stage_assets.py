@@ -41,6 +41,8 @@ def outcome_metadata(outcome: StageOutcome) -> dict[str, Any]:
     for name, value in outcome.metadata.items():
         if name.endswith("_md"):
             metadata[name.removesuffix("_md")] = dg.MetadataValue.md(value)
+        elif name.endswith("_file"):  # files inside the output folder: plots users can open
+            metadata[name.removesuffix("_file")] = dg.MetadataValue.path(str(outcome.output_dir / value))
         elif name == "rows":
             metadata["dagster/row_count"] = dg.MetadataValue.int(int(value))
         else:

@@ -28,6 +28,14 @@ def test_run_then_query_in_each_format(small_run, capsys):
     assert json.loads(capsys.readouterr().out) == [{"n": 200}]
 
 
+def test_plots_are_written_beside_the_topics(small_run):
+    folder = small_run / "topic_representations" / (small_run / "topic_representations" / "current").read_text()
+    html = (folder / "topic_words.html").read_text()
+    assert "Top words per topic (c-TF-IDF)" in html and 'src="../../_static/plotly.min.js"' in html
+    assert (folder / "../../_static/plotly.min.js").resolve().stat().st_size > 1_000_000
+    assert "Topic sizes" in (folder / "topic_sizes.html").read_text()
+
+
 def test_selection_runs_only_the_selected_stages(small_run, capsys):
     capsys.readouterr()
     assert main(["run", "--select", "ctfidf*"]) == 0

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from topic_pipeline import artifacts, warehouse
+from topic_pipeline import artifacts, plots, warehouse
 from topic_pipeline.clustering import cluster_embeddings
 from topic_pipeline.corpus import load_corpus
 from topic_pipeline.ctfidf import ctfidf_transform, fit_idf
@@ -43,6 +43,11 @@ class StepContext:
     store: StageStore
     log: logging.Logger
     prepared: Any = None
+
+    def shared_plotly_js(self) -> str:
+        """URL of the store's one copy of plotly.js, relative to an output folder (<root>/<stage>/<key>/)."""
+        plots.write_plotly_js(self.store.root / "_static" / "plotly.min.js")
+        return "../../_static/plotly.min.js"
 
     def input_params(self, stage: str) -> dict[str, Any]:
         """The params an input was computed with (from its manifest), not today's file."""
@@ -253,8 +258,17 @@ def _compute_representations(ctx: StepContext) -> dict[str, Any]:
     )
     artifacts.write_table(ctx.out, "topics", topic_rows)
     artifacts.write_table(ctx.out, "topic_terms", term_rows)
+    plotly_js = ctx.shared_plotly_js()
+    plots.write_html(plots.topic_words_figure(term_rows, topic_rows), ctx.out / "topic_words.html", plotly_js=plotly_js)
+    plots.write_html(plots.topic_sizes_figure(topic_rows), ctx.out / "topic_sizes.html", plotly_js=plotly_js)
     preview = topic_rows[["topic_id", "size", "name"]]
-    return {"rows": len(topic_rows), "term_rows": len(term_rows), "preview_md": artifacts.markdown_table(preview, 15)}
+    return {
+        "rows": len(topic_rows),
+        "term_rows": len(term_rows),
+        "preview_md": artifacts.markdown_table(preview, 15),
+        "topic_words_plot_file": "topic_words.html",
+        "topic_sizes_plot_file": "topic_sizes.html",
+    }
 
 
 # --- warehouse --------------------------------------------------------------------------
