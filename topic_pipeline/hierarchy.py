@@ -1,0 +1,115 @@
+"""Hierarchical topic structure: ward linkage on c-TF-IDF distances, merged topics named by words.
+
+As BERTopic's ``hierarchical_topics``: distance = 1 - cosine between topic
+c-TF-IDF rows (outliers excluded), scipy ``linkage(..., "ward",
+optimal_ordering=True)``; each merged topic sums its members' term counts and
+is weighted with the *fitted* idf (no refit), and named by its top 5 words.
+Tied merge heights are spread by at most 1e-7 so that cutting the tree at a
+height is unambiguous; unlike BERTopic we spread them deterministically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.cluster import hierarchy as sch
+from scipy.spatial.distance import squareform
+from sklearn.metrics.pairwise import cosine_similarity
+
+from topic_pipeline.ctfidf import ctfidf_transform
+from topic_pipeline.errors import StageInputError
+from topic_pipeline.representation import top_words
+
+HIERARCHY_COLUMNS = (
+    "parent_id", "parent_name", "topic_ids", "left_child_id", "left_child_name", "right_child_id", "right_child_name",
+    "distance",
+)
+
+
+def topic_linkage(topic_ctfidf: sp.csr_matrix) -> np.ndarray:
+    """Ward linkage matrix (scipy format) over 1 - cosine similarity of the rows."""
+    distances = 1 - cosine_similarity(topic_ctfidf)
+    np.fill_diagonal(distances, 0)
+    condensed = squareform(distances, checks=False)
+    linkage = sch.linkage(condensed, "ward", optimal_ordering=True)
+    linkage[:, 2] = spread_tied_heights(linkage[:, 2])
+    return linkage
+
+
+def spread_tied_heights(heights: np.ndarray, max_step: float = 1e-7) -> np.ndarray:
+    """Make equal consecutive heights strictly increasing by steps below ``max_step``."""
+    spread = heights.copy()
+    for i in range(1, len(spread)):
+        if spread[i] <= spread[i - 1]:
+            later = heights[i + 1 :][heights[i + 1 :] > spread[i - 1]]
+            room = min(max_step, (later[0] - spread[i - 1]) if len(later) else max_step)
+            spread[i] = spread[i - 1] + room / 2
+    return spread
+
+
+def build_hierarchy(
+    topic_ids: np.ndarray,
+    topic_term_counts: sp.csr_matrix,
+    topic_ctfidf: sp.csr_matrix,
+    idf: np.ndarray,
+    vocabulary: np.ndarray,
+    *,
+    reduce_frequent_words: bool,
+    top_n_words: int = 10,
+    name_words: int = 5,
+) -> pd.DataFrame:
+    """One row per merge: parent id/name, members, both children, merge distance.
+
+    Ids follow scipy: leaves are the topic ids 0..n-1, the i-th merge is n + i.
+    Rows are sorted by ``parent_id`` descending (the root first), as BERTopic.
+
+    Raises
+    ------
+    StageInputError
+        Fewer than two topics (outliers excluded): nothing to merge.
+    """
+    keep = np.asarray(topic_ids) != -1
+    ids = np.asarray(topic_ids)[keep]
+    if len(ids) < 2:
+        raise StageInputError(f"A topic hierarchy needs at least 2 topics besides outliers, got {len(ids)}.")
+    counts, weights = topic_term_counts[keep], topic_ctfidf[keep]
+    linkage = topic_linkage(weights)
+    n = len(ids)
+    leaf_names = ["_".join(w for w, _ in words[:name_words]) for words in top_words(weights, vocabulary, top_n_words)]
+    members: list[list[int]] = [[int(topic)] for topic in ids]
+    names = list(leaf_names)
+    rows = []
+    for index, (left, right, distance, _) in enumerate(linkage):
+        left, right = int(left), int(right)
+        merged = sorted(members[left] + members[right])
+        grouped = sp.csr_matrix(counts[[int(np.flatnonzero(ids == t)[0]) for t in merged]].sum(axis=0))
+        words = top_words(ctfidf_transform(grouped, idf, reduce_frequent_words=reduce_frequent_words), vocabulary, top_n_words)[0]
+        name = "_".join(w for w, _ in words[:name_words])
+        members.append(merged)
+        names.append(name)
+        rows.append((n + index, name, merged, left, names[left], right, names[right], float(distance)))
+    frame = pd.DataFrame(rows, columns=list(HIERARCHY_COLUMNS))
+    return frame.sort_values("parent_id", ascending=False).reset_index(drop=True)
+
+
+def topic_tree(hierarchy: pd.DataFrame, topic_names: dict[int, str] | None = None) -> str:
+    """A plain-text tree of the hierarchy, root first (BERTopic's ``get_topic_tree``)."""
+    by_parent = {int(row.parent_id): row for row in hierarchy.itertuples(index=False)}
+    root = max(by_parent)
+    lines: list[str] = []
+
+    def walk(node: int, prefix: str, last: bool, label: str) -> None:
+        branch = "" if node == root else ("└── " if last else "├── ")
+        if node in by_parent:
+            row = by_parent[node]
+            lines.append(f"{prefix}{branch}■ {row.parent_name} (distance {row.distance:.3f}, topics {list(row.topic_ids)})")
+            child_prefix = prefix + ("" if node == root else ("    " if last else "│   "))
+            walk(int(row.left_child_id), child_prefix, False, row.left_child_name)
+            walk(int(row.right_child_id), child_prefix, True, row.right_child_name)
+        else:
+            shown = (topic_names or {}).get(node, label)
+            lines.append(f"{prefix}{branch}● {shown} ── Topic: {node}")
+
+    walk(root, "", True, "")
+    return "\n".join(lines)
