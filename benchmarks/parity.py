@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,15 +39,16 @@ class FittedTopics:
     words: dict[int, list[tuple[str, float]]]  # topic -> top words with c-TF-IDF weights
     ctfidf_rows: dict[int, dict[str, float]]  # topic -> term -> weight (non-zero only)
     seconds: float
+    model: Any = None  # the fitted BERTopic, or our StageStore
 
 
-def fit_bertopic(texts: list[str], embeddings: np.ndarray) -> FittedTopics:
+def fit_bertopic(texts: list[str], embeddings: np.ndarray, min_topic_size: int = 10) -> FittedTopics:
     from bertopic import BERTopic
     from umap import UMAP
 
     started = time.perf_counter()
     umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", low_memory=False, random_state=42)
-    model = BERTopic(umap_model=umap_model)
+    model = BERTopic(umap_model=umap_model, min_topic_size=min_topic_size)
     topics, _ = model.fit_transform(texts, embeddings)
     seconds = time.perf_counter() - started
     vocabulary = model.vectorizer_model.get_feature_names_out()
@@ -54,10 +56,10 @@ def fit_bertopic(texts: list[str], embeddings: np.ndarray) -> FittedTopics:
     matrix = model.c_tf_idf_.tocsr()
     rows = {t: _sparse_row(matrix, row, vocabulary) for row, t in enumerate(ids)}
     words = {t: [(w, float(s)) for w, s in model.get_topic(t)] for t in ids}
-    return FittedTopics(np.asarray(topics), words, rows, seconds)
+    return FittedTopics(np.asarray(topics), words, rows, seconds, model)
 
 
-def fit_ours(embeddings_path: Path, limit: int | None, root: Path) -> FittedTopics:
+def fit_ours(embeddings_path: Path, limit: int | None, root: Path, **sections: dict) -> FittedTopics:
     """Run every stage in-process on a parquet slice with the precomputed embeddings."""
     from topic_pipeline import artifacts
     from topic_pipeline.params import parse_params
@@ -66,7 +68,7 @@ def fit_ours(embeddings_path: Path, limit: int | None, root: Path) -> FittedTopi
     from topic_pipeline.store import StageStore
 
     params = parse_params(
-        {"corpus": {"source": str(CORPUS), "limit": limit}, "embedding": {"precomputed": str(embeddings_path)}}
+        {"corpus": {"source": str(CORPUS), "limit": limit}, "embedding": {"precomputed": str(embeddings_path)}, **sections}
     )
     store = StageStore(root)
     started = time.perf_counter()
@@ -81,7 +83,13 @@ def fit_ours(embeddings_path: Path, limit: int | None, root: Path) -> FittedTopi
     rows = {int(t): _sparse_row(matrix, row, vocabulary) for row, t in enumerate(ids)}
     terms = artifacts.read_table(store.current_dir("topic_representations"), "topic_terms")
     words = {int(t): list(zip(g["term"], g["weight"].astype(float), strict=True)) for t, g in terms.groupby("topic_id")}
-    return FittedTopics(topics, words, rows, seconds)
+    return FittedTopics(topics, words, rows, seconds, store)
+
+
+def topic_id_mapping(ours: FittedTopics, theirs: FittedTopics) -> dict[int, int]:
+    """Our topic id -> BERTopic's, matched by the documents they hold."""
+    pairs = pd.crosstab(ours.topics, theirs.topics)
+    return {int(o): int(pairs.loc[o].idxmax()) for o in pairs.index}
 
 
 def _sparse_row(matrix, row: int, vocabulary) -> dict[str, float]:
@@ -104,8 +112,7 @@ def compare(ours: FittedTopics, theirs: FittedTopics, top_n: int = 10) -> Parity
     from sklearn.metrics import adjusted_rand_score
 
     ari = adjusted_rand_score(theirs.topics, ours.topics)
-    pairs = pd.crosstab(ours.topics, theirs.topics)
-    matched = {int(o): int(pairs.loc[o].idxmax()) for o in pairs.index}
+    matched = topic_id_mapping(ours, theirs)
     sizes = pd.Series(ours.topics).value_counts()
     same_ids = all(o == t or sizes.get(o) == sizes.get(t) for o, t in matched.items())
     max_ctfidf = 0.0

@@ -43,3 +43,23 @@ def newsgroups_slice_params(limit: int, **sections: dict) -> dict:
     for name, values in sections.items():
         params[name] = params.get(name, {}) | values
     return params
+
+
+@pytest.fixture(scope="session")
+def fitted_slice(tmp_path_factory):
+    """BERTopic and our pipeline fitted on the first 2,000 posts, min topic size 5 (76 topics).
+
+    Shared by the post-fit parity tests; both sides see the same embeddings and UMAP seed.
+    """
+    pytest.importorskip("bertopic")
+    import numpy as np
+    import pandas as pd
+
+    from benchmarks.parity import compare, fit_bertopic, fit_ours
+
+    limit, min_topic_size = 2000, 5
+    texts = pd.read_parquet(NEWSGROUPS, columns=["text"])["text"].iloc[:limit].tolist()
+    theirs = fit_bertopic(texts, np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")[:limit].copy(), min_topic_size=min_topic_size)
+    ours = fit_ours(NEWSGROUPS_EMBEDDINGS, limit, tmp_path_factory.mktemp("store"), clustering={"min_cluster_size": min_topic_size})
+    assert compare(ours, theirs).ari == 1.0
+    return texts, ours, theirs

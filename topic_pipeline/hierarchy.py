@@ -27,12 +27,12 @@ HIERARCHY_COLUMNS = (
 )
 
 
-def topic_linkage(topic_ctfidf: sp.csr_matrix) -> np.ndarray:
-    """Ward linkage matrix (scipy format) over 1 - cosine similarity of the rows."""
+def topic_linkage(topic_ctfidf: sp.csr_matrix, method: str = "ward") -> np.ndarray:
+    """Linkage matrix (scipy format) over 1 - cosine similarity of the rows."""
     distances = 1 - cosine_similarity(topic_ctfidf)
     np.fill_diagonal(distances, 0)
     condensed = squareform(distances, checks=False)
-    linkage = sch.linkage(condensed, "ward", optimal_ordering=True)
+    linkage = sch.linkage(condensed, method, optimal_ordering=True)
     linkage[:, 2] = spread_tied_heights(linkage[:, 2])
     return linkage
 
@@ -58,6 +58,7 @@ def build_hierarchy(
     reduce_frequent_words: bool,
     top_n_words: int = 10,
     name_words: int = 5,
+    method: str = "ward",
 ) -> pd.DataFrame:
     """One row per merge: parent id/name, members, both children, merge distance.
 
@@ -74,7 +75,7 @@ def build_hierarchy(
     if len(ids) < 2:
         raise StageInputError(f"A topic hierarchy needs at least 2 topics besides outliers, got {len(ids)}.")
     counts, weights = topic_term_counts[keep], topic_ctfidf[keep]
-    linkage = topic_linkage(weights)
+    linkage = topic_linkage(weights, method)
     n = len(ids)
     leaf_names = ["_".join(w for w, _ in words[:name_words]) for words in top_words(weights, vocabulary, top_n_words)]
     members: list[list[int]] = [[int(topic)] for topic in ids]

@@ -23,6 +23,7 @@ PARAMS_ENV = "TOPIC_PIPELINE_PARAMS"
 DEFAULT_PARAMS_FILE = "params.yaml"
 
 ClusterSelectionMethod = Literal["eom", "leaf"]
+LinkageMethod = Literal["ward", "average", "complete", "single"]
 PreprocessLanguage = Literal["english", "none"]
 
 
@@ -124,6 +125,26 @@ class RepresentationParams(_Section):
     name_words: int = Field(default=4, ge=1)
 
 
+class HierarchyParams(_Section):
+    """Merge tree of the topics (BERTopic's ``hierarchical_topics``)."""
+
+    linkage: LinkageMethod = "ward"
+    name_words: int = Field(default=5, ge=1)
+
+
+class OverTimeParams(_Section):
+    """Topics over time (BERTopic's ``topics_over_time``) and per class (``topics_per_class``).
+
+    ``nr_bins`` cuts the timestamp range into equal bins (BERTopic: None = one
+    bin per distinct timestamp, impractical for second-level timestamps).
+    """
+
+    nr_bins: int | None = Field(default=20, ge=1)
+    global_tuning: bool = True
+    evolution_tuning: bool = True
+    top_n_words: int = Field(default=10, ge=5)
+
+
 class PipelineParams(_Section):
     """All sections of ``params.yaml``; a missing section takes its defaults."""
 
@@ -135,6 +156,8 @@ class PipelineParams(_Section):
     vectorizer: VectorizerParams = VectorizerParams()
     ctfidf: CtfidfParams = CtfidfParams()
     representation: RepresentationParams = RepresentationParams()
+    hierarchy: HierarchyParams = HierarchyParams()
+    over_time: OverTimeParams = OverTimeParams()
 
     def section(self, name: str) -> _Section:
         """Return one section by name."""

@@ -25,8 +25,11 @@ from topic_pipeline import artifacts, plots, warehouse
 from topic_pipeline.clustering import cluster_embeddings
 from topic_pipeline.corpus import load_corpus
 from topic_pipeline.ctfidf import ctfidf_transform, fit_idf
+from topic_pipeline.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, topic_tree
 from topic_pipeline.embedding import embed_texts, file_digest, load_precomputed, model_cache_key
-from topic_pipeline.params import PipelineParams
+from topic_pipeline.over_time import bin_timestamps, topics_per_group
+from topic_pipeline.params import PipelineParams, VectorizerParams
+from topic_pipeline.vectorize import make_vectorizer, vectorize_topics
 from topic_pipeline.reduction import reduce_embeddings
 from topic_pipeline.representation import representative_documents, top_words, topic_name
 from topic_pipeline.store import MANIFEST, StageStore
@@ -199,8 +202,6 @@ def _compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
 
 # --- bag of words, c-TF-IDF, representations ---------------------------------------------
 def _compute_bags(ctx: StepContext) -> dict[str, Any]:
-    from topic_pipeline.vectorize import vectorize_topics
-
     texts = artifacts.read_table(ctx.inputs["documents"], "documents", ["text"])["text"].tolist()
     topics = artifacts.read_table(ctx.inputs["topic_assignments"], "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
     bags = vectorize_topics(texts, topics, ctx.params.vectorizer)
@@ -271,6 +272,81 @@ def _compute_representations(ctx: StepContext) -> dict[str, Any]:
     }
 
 
+# --- hierarchy --------------------------------------------------------------------------
+def _compute_hierarchy(ctx: StepContext) -> dict[str, Any]:
+    settings = ctx.params.hierarchy
+    bags, weights_dir = ctx.inputs["vectorized_bags"], ctx.inputs["ctfidf"]
+    topic_ids = np.asarray(artifacts.read_array(bags, "topic_ids"))
+    if (topic_ids != -1).sum() < 2:
+        ctx.log.warning("topic_hierarchy: fewer than 2 topics, the hierarchy is empty")
+        artifacts.write_table(ctx.out, "topic_hierarchy", pd.DataFrame(columns=list(HIERARCHY_COLUMNS)))
+        return {"rows": 0}
+    tree = build_hierarchy(
+        topic_ids,
+        artifacts.read_sparse(bags, "topic_term_counts"),
+        artifacts.read_sparse(weights_dir, "ctfidf"),
+        np.asarray(artifacts.read_array(weights_dir, "idf")),
+        artifacts.read_table(bags, "vocabulary")["term"].to_numpy(),
+        reduce_frequent_words=ctx.input_params("ctfidf")["reduce_frequent_words"],
+        name_words=settings.name_words,
+        method=settings.linkage,
+    )
+    artifacts.write_table(ctx.out, "topic_hierarchy", tree)
+    text = topic_tree(tree)
+    (ctx.out / "topic_tree.txt").write_text(text + "\n")
+    shown = "\n".join(text.splitlines()[:40])
+    return {"rows": len(tree), "tree_md": f"```\n{shown}\n```", "tree_file": "topic_tree.txt"}
+
+
+# --- topics over time / per class ------------------------------------------------------------
+def _grouped_topics(ctx: StepContext, groups: pd.Series, *, evolution_tuning: bool) -> pd.DataFrame:
+    """Shared by topics_over_time and topics_per_class: the fitted vocabulary and idf, per group."""
+    settings = ctx.params.over_time
+    bags, weights_dir = ctx.inputs["vectorized_bags"], ctx.inputs["ctfidf"]
+    vectorizer_params = VectorizerParams(**ctx.input_params("vectorized_bags"))
+    vectorizer = make_vectorizer(vectorizer_params).set_params(
+        vocabulary=artifacts.read_table(bags, "vocabulary")["term"].tolist()
+    )
+    texts = artifacts.read_table(ctx.inputs["documents"], "documents", ["text"])["text"].tolist()
+    topics = artifacts.read_table(ctx.inputs["topic_assignments"], "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
+    return topics_per_group(
+        texts, topics, groups,
+        vectorizer=vectorizer,
+        language=vectorizer_params.language,
+        idf=np.asarray(artifacts.read_array(weights_dir, "idf")),
+        reduce_frequent_words=ctx.input_params("ctfidf")["reduce_frequent_words"],
+        topic_ids=np.asarray(artifacts.read_array(bags, "topic_ids")),
+        global_ctfidf=artifacts.read_sparse(weights_dir, "ctfidf"),
+        global_tuning=settings.global_tuning,
+        evolution_tuning=evolution_tuning,
+        top_n_words=settings.top_n_words,
+    )
+
+
+def _compute_over_time(ctx: StepContext) -> dict[str, Any]:
+    timestamps = artifacts.read_table(ctx.inputs["documents"], "documents", ["timestamp"])["timestamp"]
+    undated = int(timestamps.isna().sum())
+    if undated:
+        ctx.log.info("topics_over_time: %d documents without a timestamp are left out", undated)
+    bins = bin_timestamps(timestamps, ctx.params.over_time.nr_bins) if undated < len(timestamps) else timestamps
+    table = _grouped_topics(ctx, bins, evolution_tuning=ctx.params.over_time.evolution_tuning)
+    table = table.rename(columns={"group": "timestamp"})
+    table["timestamp"] = pd.to_datetime(table["timestamp"], utc=True)
+    artifacts.write_table(ctx.out, "topics_over_time", table)
+    return {"rows": len(table), "bins": int(table["timestamp"].nunique()), "undated_documents": undated,
+            "preview_md": artifacts.markdown_table(table.sort_values("frequency", ascending=False), 10)}
+
+
+def _compute_per_class(ctx: StepContext) -> dict[str, Any]:
+    labels = artifacts.read_table(ctx.inputs["documents"], "documents", ["label"])["label"]
+    table = _grouped_topics(ctx, labels.astype(object).where(labels.notna(), None), evolution_tuning=False)
+    table = table.rename(columns={"group": "class"})
+    table["class"] = table["class"].astype(str)
+    artifacts.write_table(ctx.out, "topics_per_class", table)
+    return {"rows": len(table), "classes": int(table["class"].nunique()),
+            "preview_md": artifacts.markdown_table(table.sort_values("frequency", ascending=False), 10)}
+
+
 # --- warehouse --------------------------------------------------------------------------
 def _compute_warehouse(ctx: StepContext) -> dict[str, Any]:
     statements = warehouse.view_statements(ctx.store, ctx.inputs)
@@ -301,7 +377,15 @@ STAGES: dict[str, Stage] = {
         Stage("ctfidf", "ctfidf", ("vectorized_bags",), _compute_ctfidf, "Class-based TF-IDF weights and idf."),
         Stage("topic_representations", "representation", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
               _compute_representations, "Top words, names and representative documents per topic."),
-        Stage("warehouse", None, ("documents", "topic_assignments", "topic_representations"), _compute_warehouse,
+        Stage("topic_hierarchy", "hierarchy", ("vectorized_bags", "ctfidf"), _compute_hierarchy,
+              "Merge tree of the topics: ward linkage on c-TF-IDF distances, merged topics named by their words."),
+        Stage("topics_over_time", "over_time", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
+              _compute_over_time, "Topic words and frequencies per time bin (global and evolution tuning)."),
+        Stage("topics_per_class", "over_time", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
+              _compute_per_class, "Topic words and frequencies per document label (global tuning)."),
+        Stage("warehouse", None, ("documents", "topic_assignments", "topic_representations", "topic_hierarchy",
+                                  "topics_over_time", "topics_per_class"),
+              _compute_warehouse,
               "DuckDB views over the current outputs.", on_reuse=_reuse_warehouse),
     )
 }

@@ -45,6 +45,9 @@ def view_statements(store: StageStore, inputs: dict[str, Path]) -> list[str]:
     assignments = _literal(inputs["topic_assignments"] / "topic_assignments.parquet")
     topics = _literal(inputs["topic_representations"] / "topics.parquet")
     terms = _literal(inputs["topic_representations"] / "topic_terms.parquet")
+    hierarchy = _literal(inputs["topic_hierarchy"] / "topic_hierarchy.parquet")
+    over_time = _literal(inputs["topics_over_time"] / "topics_over_time.parquet")
+    per_class = _literal(inputs["topics_per_class"] / "topics_per_class.parquet")
     runs = _literal(store.runs_dir / "*.json")
     manifests = _literal(store.root / "*" / "*" / MANIFEST)
     return [
@@ -53,6 +56,11 @@ def view_statements(store: StageStore, inputs: dict[str, Path]) -> list[str]:
         "CREATE OR REPLACE VIEW topics AS SELECT topic_id, size, name, representation, representative_docs "
         f"FROM read_parquet({topics})",
         f"CREATE OR REPLACE VIEW topic_terms AS SELECT topic_id, aspect, rank, term, weight FROM read_parquet({terms})",
+        "CREATE OR REPLACE VIEW topic_hierarchy AS SELECT parent_id, parent_name, left_child_id, right_child_id, distance, "
+        f"topic_ids FROM read_parquet({hierarchy})",
+        "CREATE OR REPLACE VIEW topics_over_time AS SELECT topic_id, timestamp, frequency, words "
+        f"FROM read_parquet({over_time})",
+        f'CREATE OR REPLACE VIEW topics_per_class AS SELECT topic_id, "class", frequency, words FROM read_parquet({per_class})',
         "CREATE OR REPLACE VIEW stage_runs AS SELECT run_id, stage, key, computed, seconds, started_at "
         f"FROM read_json({runs}, columns={_STAGE_RUN_COLUMNS}, format='auto')",
         "CREATE OR REPLACE VIEW stage_versions AS SELECT stage, key, CAST(params AS JSON) AS params, "

@@ -1,0 +1,95 @@
+"""Topic representations per group of documents: per time bin (topics over time) or per class.
+
+For each group, each topic's documents are joined, cleaned and counted with
+the *fitted* vocabulary, weighted with the fitted idf, and (when tuning)
+L1-normalised. ``global_tuning`` averages a row with the topic's global
+(L1-normalised) c-TF-IDF row; ``evolution_tuning`` first averages it with the
+same topic's final row of the previous time bin. BERTopic documents
+``evolution_tuning`` but its implementation writes into a temporary copy and
+has no effect; ours does what the documentation says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.preprocessing import normalize
+
+from topic_pipeline.ctfidf import ctfidf_transform
+from topic_pipeline.representation import top_words
+from topic_pipeline.vectorize import clean_for_bag_of_words
+
+GROUP_WORDS = 5
+
+
+def bin_timestamps(timestamps: pd.Series, nr_bins: int | None) -> pd.Series:
+    """Each timestamp's bin label: the left edge of ``pandas.cut`` into ``nr_bins`` (BERTopic), or itself."""
+    if not nr_bins:
+        return timestamps
+    bins = pd.cut(timestamps, bins=nr_bins)
+    return pd.Series([interval.left if isinstance(interval, pd.Interval) else pd.NaT for interval in bins],
+                     index=timestamps.index)
+
+
+def tuned_group_ctfidf(
+    texts: Sequence[str],
+    topics: np.ndarray,
+    groups: Sequence,
+    *,
+    vectorizer: CountVectorizer,
+    language: str,
+    idf: np.ndarray,
+    reduce_frequent_words: bool,
+    topic_ids: np.ndarray,
+    global_ctfidf: sp.csr_matrix,
+    global_tuning: bool,
+    evolution_tuning: bool,
+) -> Iterator[tuple[object, np.ndarray, sp.csr_matrix, pd.Series]]:
+    """Per group (sorted; the order is time for ``evolution_tuning``): its topics, their tuned
+    c-TF-IDF rows (one per topic, in that order) and their document counts. Documents whose
+    group is missing are left out.
+    """
+    frame = pd.DataFrame({"text": list(texts), "topic": np.asarray(topics), "group": list(groups)})
+    frame = frame.loc[frame["group"].notna()]
+    global_rows = normalize(global_ctfidf, axis=1, norm="l1")
+    row_of_topic = {int(topic): row for row, topic in enumerate(topic_ids)}
+    previous: dict[int, sp.csr_matrix] = {}
+    for group in sorted(frame["group"].unique()):
+        selection = frame.loc[frame["group"] == group]
+        group_topics = np.unique(selection["topic"].to_numpy())
+        joined = [" ".join(selection.loc[selection["topic"] == topic, "text"]) for topic in group_topics]
+        counts = vectorizer.transform(clean_for_bag_of_words(joined, language))
+        weights = ctfidf_transform(counts, idf, reduce_frequent_words=reduce_frequent_words)
+        if global_tuning or evolution_tuning:
+            weights = normalize(weights, axis=1, norm="l1")
+        rows = []
+        for index, topic in enumerate(group_topics):
+            row = weights[index]
+            if evolution_tuning and int(topic) in previous:
+                row = (row + previous[int(topic)]) / 2.0
+            if global_tuning:
+                row = (global_rows[row_of_topic[int(topic)]] + row) / 2.0
+            rows.append(sp.csr_matrix(row))
+        tuned = sp.vstack(rows).tocsr()
+        tuned.sort_indices()
+        previous = {int(topic): tuned[index] for index, topic in enumerate(group_topics)}
+        yield group, group_topics, tuned, selection["topic"].value_counts()
+
+
+def topics_per_group(texts: Sequence[str], topics: np.ndarray, groups: Sequence, *, top_n_words: int = 10,
+                     **tuning) -> pd.DataFrame:
+    """One row per (group, topic present in it): topic_id, group, frequency, words (top 5,
+    ", "-joined) and their weights. ``tuning`` is passed to ``tuned_group_ctfidf``.
+    """
+    vocabulary = np.asarray(tuning["vectorizer"].get_feature_names_out())
+    records = []
+    for group, group_topics, tuned, frequency in tuned_group_ctfidf(texts, topics, groups, **tuning):
+        for topic, words in zip(group_topics, top_words(tuned, vocabulary, top_n_words), strict=True):
+            shown = words[:GROUP_WORDS]
+            records.append((int(topic), group, int(frequency[topic]), ", ".join(w for w, _ in shown),
+                            [float(weight) for _, weight in shown]))
+    return pd.DataFrame(records, columns=["topic_id", "group", "frequency", "words", "weights"])
