@@ -6,6 +6,9 @@ import logging
 
 import dagster as dg
 
+from assets.partitions import time_partitions
+from assets.schedules import build_refresh_schedule
+from assets.sensors import build_inbox_sensor
 from assets.stage_assets import build_stage_assets
 from resources import PipelineResource
 from topic_pipeline.errors import ParamsError
@@ -22,14 +25,21 @@ def current_params() -> PipelineParams | None:
 
 
 def build_definitions(params: PipelineParams | None) -> dg.Definitions:
-    """Definitions whose code versions reflect ``params`` (rebuilt on each code-location reload)."""
+    """Definitions whose code versions and partitions reflect ``params`` (rebuilt on each code-location reload)."""
     stage_assets = build_stage_assets(params)
     job = dg.define_asset_job(
         "topic_model",
         selection=dg.AssetSelection.assets(*stage_assets),
         description="Every stage, from documents to the DuckDB warehouse.",
     )
-    return dg.Definitions(assets=stage_assets, jobs=[job], resources={"pipeline": PipelineResource()})
+    asset_keys = [asset.key for asset in stage_assets]
+    return dg.Definitions(
+        assets=stage_assets,
+        jobs=[job],
+        sensors=[build_inbox_sensor(asset_keys)],
+        schedules=[build_refresh_schedule(job, partitioned=time_partitions(params) is not None)],
+        resources={"pipeline": PipelineResource()},
+    )
 
 
 defs = build_definitions(current_params())

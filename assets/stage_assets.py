@@ -11,6 +11,7 @@ from typing import Any
 
 import dagster as dg
 
+from assets.partitions import time_partitions, window_for
 from resources import PipelineResource
 from topic_pipeline.errors import TopicPipelineError
 from topic_pipeline.params import PipelineParams
@@ -19,6 +20,7 @@ from topic_pipeline.stages import STAGES, Stage
 
 GROUP = "topic_model"
 AUTOMATION = dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()
+INBOX_FILE_TAG = "topic_pipeline/inbox_file"  # set by the inbox sensor: the file a run was started for
 
 
 class ParamOverrides(dg.PermissiveConfig):
@@ -50,20 +52,34 @@ def outcome_metadata(outcome: StageOutcome) -> dict[str, Any]:
     return metadata
 
 
+def _deps(stage: Stage, partitions: dg.TimeWindowPartitionsDefinition | None) -> list[dg.AssetDep]:
+    """Global stages read every partition of a partitioned input; a partitioned stage its own window."""
+    deps = []
+    for upstream in stage.inputs:
+        all_partitions = partitions is not None and STAGES[upstream].partitioned and not stage.partitioned
+        deps.append(dg.AssetDep(upstream, partition_mapping=dg.AllPartitionMapping() if all_partitions else None))
+    if partitions is not None and stage.name == "topics_over_time":  # evolution tuning reads the previous window
+        deps.append(dg.AssetDep(stage.name, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)))
+    return deps
+
+
 def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsDefinition:
-    """The asset for ``stage``; ``params`` (None if the file is invalid) sets its code version."""
+    """The asset for ``stage``; ``params`` (None if the file is invalid) sets its code version and partitions."""
     code_version = stage_code_version(stage, params) if params is not None else "params-invalid"
     definition_metadata = {"params": dg.MetadataValue.json(section_params(stage, params))} if params and stage.section else {}
+    partitions = time_partitions(params) if stage.partitioned else None
 
     @dg.asset(
         name=stage.name,
-        deps=[dg.AssetKey(upstream) for upstream in stage.inputs],
+        deps=_deps(stage, time_partitions(params)),
         description=stage.description,
         group_name=GROUP,
         code_version=code_version,
         automation_condition=AUTOMATION,
         metadata={"params_section": stage.section or "none", **definition_metadata},
         kinds={"duckdb"} if stage.name == "warehouse" else {"parquet"},
+        partitions_def=partitions,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions is not None else None,
     )
     def stage_asset(context: dg.AssetExecutionContext, config: ParamOverrides, pipeline: PipelineResource) -> dg.MaterializeResult:
         try:
@@ -71,12 +87,34 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
             overrides = config.model_dump()
             if overrides and stage.section:
                 run_params = run_params.with_overrides(stage.section, overrides, origin=f"run config of {stage.name}")
-            outcome = materialize_stage(stage.name, run_params, pipeline.store(), run_id=context.run_id, log=context.log)
+            windows = ([window_for(partitions, key) for key in sorted(context.partition_keys)]
+                       if partitions is not None else [None])
+            outcomes = [
+                materialize_stage(stage.name, run_params, pipeline.store(), run_id=context.run_id, log=context.log,
+                                  window=window, inbox_file=context.run.tags.get(INBOX_FILE_TAG))
+                for window in windows
+            ]
         except TopicPipelineError as exc:
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
-        return dg.MaterializeResult(data_version=dg.DataVersion(outcome.key), metadata=outcome_metadata(outcome))
+        if len(outcomes) == 1:
+            return dg.MaterializeResult(data_version=dg.DataVersion(outcomes[0].key), metadata=outcome_metadata(outcomes[0]))
+        return dg.MaterializeResult(metadata=range_metadata(outcomes, [w.key for w in windows]))
 
     return stage_asset
+
+
+def range_metadata(outcomes: list[StageOutcome], keys: list[str]) -> dict[str, Any]:
+    """Metadata of one run over many partitions: totals and a table of what each partition did."""
+    rows = [f"| {key} | {'computed' if o.computed else 'reused'} | {o.metadata.get('rows')} | {o.key} |"
+            for key, o in zip(keys, outcomes, strict=True)]
+    table = "\n".join(["| partition | state | rows | key |", "|---|---|---|---|", *rows[:200]])
+    return {
+        "partitions": len(outcomes),
+        "computed": sum(o.computed for o in outcomes),
+        "dagster/row_count": dg.MetadataValue.int(sum(int(o.metadata.get("rows") or 0) for o in outcomes)),
+        "seconds": dg.MetadataValue.float(round(sum(o.seconds for o in outcomes), 3)),
+        "partition_outcomes": dg.MetadataValue.md(table),
+    }
 
 
 def build_stage_assets(params: PipelineParams | None) -> list[dg.AssetsDefinition]:

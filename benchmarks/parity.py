@@ -68,7 +68,7 @@ def fit_ours(embeddings_path: Path, limit: int | None, root: Path, **sections: d
     from topic_pipeline.store import StageStore
 
     params = parse_params(
-        {"corpus": {"source": str(CORPUS), "limit": limit}, "embedding": {"precomputed": str(embeddings_path)}, **sections}
+        {"corpus": {"source": str(CORPUS), "limit": limit, "inbox": None}, "embedding": {"precomputed": str(embeddings_path)}, **sections}
     )
     store = StageStore(root)
     started = time.perf_counter()

@@ -37,7 +37,7 @@ def write_params(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 def newsgroups_slice_params(limit: int, **sections: dict) -> dict:
     """Params for the first ``limit`` 20 Newsgroups posts with their precomputed embeddings."""
     params = {
-        "corpus": {"source": str(NEWSGROUPS), "limit": limit},
+        "corpus": {"source": str(NEWSGROUPS), "limit": limit, "inbox": None},
         "embedding": {"precomputed": str(NEWSGROUPS_EMBEDDINGS)},
     }
     for name, values in sections.items():

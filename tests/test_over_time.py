@@ -18,7 +18,7 @@ from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
 def _ours(store, stage, **over_time):
     params = parse_params({
-        "corpus": {"source": str(NEWSGROUPS), "limit": 2000},
+        "corpus": {"source": str(NEWSGROUPS), "limit": 2000, "inbox": None},
         "embedding": {"precomputed": str(NEWSGROUPS_EMBEDDINGS)},
         "clustering": {"min_cluster_size": 5},
         "over_time": over_time,

@@ -10,15 +10,18 @@ from __future__ import annotations
 import glob
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from topic_pipeline.errors import CorpusError
 from topic_pipeline.params import CorpusParams
 
 TWENTY_NEWSGROUPS = "20newsgroups"
-DOCUMENT_COLUMNS = ("doc_id", "text", "timestamp", "label", "doc_hash")
+DOCUMENT_COLUMNS = ("doc_id", "text", "timestamp", "label", "doc_hash", "ingested_at", "source")
+LINK_COLUMNS = ("doc_id", "duplicate_of", "source", "timestamp", "ingested_at")
 _DEFAULT_OPTIONAL_COLUMNS = {"id_column": "doc_id", "timestamp_column": "timestamp", "label_column": "label"}
 
 
@@ -47,6 +50,82 @@ def load_corpus(params: CorpusParams) -> pd.DataFrame:
     frame = _drop_repeated_rows(frame)
     frame["doc_hash"] = [hash_text(text) for text in frame["text"]]
     return frame.loc[:, list(DOCUMENT_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class LoadedDocuments:
+    """The corpus plus the inbox: documents to model, repeats linked to a first copy, skipped files."""
+
+    documents: pd.DataFrame
+    links: pd.DataFrame
+    skipped_files: dict[str, str]
+
+
+def source_signature(params: CorpusParams) -> tuple:
+    """(path, size, mtime) of every file the corpus and the inbox read: equal signatures, equal documents."""
+    if params.source == TWENTY_NEWSGROUPS:
+        from sklearn.datasets import get_data_home
+
+        files = [Path(get_data_home(params.data_home)) / "20news-bydate_py3.pkz"]
+    else:
+        try:
+            files = resolve_files(params.source)
+        except CorpusError:
+            files = []
+    stats = []
+    for path in [*files, *inbox_files(params)]:
+        stat = path.stat() if path.exists() else None
+        stats.append((str(path), stat.st_size if stat else -1, stat.st_mtime_ns if stat else -1))
+    return tuple(stats)
+
+
+def inbox_files(params: CorpusParams) -> list[Path]:
+    """Supported files in the inbox folder, sorted (none if the folder is missing)."""
+    folder = Path(params.inbox) if params.inbox else None
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and _reader_for(p) is not None)
+
+
+def load_documents(params: CorpusParams, *, required_file: Path | None = None) -> LoadedDocuments:
+    """``load_corpus`` plus every readable inbox file, with repeated texts linked per ``deduplicate``.
+
+    An unreadable or invalid inbox file is skipped (and reported) so that one
+    bad file never blocks the pipeline; if it is ``required_file`` (the file a
+    run was started for) its error is raised instead.
+    """
+    frames = [load_corpus(params)]
+    skipped: dict[str, str] = {}
+    for path in inbox_files(params):
+        try:
+            frame = _read_file(path, params)
+            frame["doc_hash"] = [hash_text(text) for text in frame["text"]]
+            _drop_repeated_rows(pd.concat([*frames, frame], ignore_index=True))  # id clashes with earlier rows
+            frames.append(frame.loc[:, list(DOCUMENT_COLUMNS)])
+        except CorpusError as exc:
+            if required_file is not None and path.resolve() == Path(required_file).resolve():
+                raise CorpusError(f"Inbox file {path}: {exc}") from exc
+            skipped[str(path)] = str(exc)
+    if required_file is not None and str(required_file) not in {str(p) for p in inbox_files(params)}:
+        if not Path(required_file).exists():
+            raise CorpusError(f"Inbox file {required_file} does not exist any more.")
+    combined = _drop_repeated_rows(pd.concat(frames, ignore_index=True))
+    documents, links = _link_repeated_texts(combined, params.deduplicate, first_inbox_row=len(frames[0]))
+    return LoadedDocuments(documents, links, skipped)
+
+
+def _link_repeated_texts(frame: pd.DataFrame, mode: str, *, first_inbox_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split off rows whose text appeared earlier (as ``mode`` says) as links to the first copy."""
+    repeated = frame["doc_hash"].duplicated(keep="first").to_numpy().copy()
+    if mode == "inbox":
+        repeated &= np.arange(len(frame)) >= first_inbox_row
+    elif mode == "none":
+        repeated[:] = False
+    first_id = frame.drop_duplicates("doc_hash").set_index("doc_hash")["doc_id"]
+    links = frame.loc[repeated, ["doc_id", "source", "timestamp", "ingested_at"]].reset_index(drop=True)
+    links["duplicate_of"] = first_id.loc[frame.loc[repeated, "doc_hash"]].to_numpy()
+    links = links.loc[:, list(LINK_COLUMNS)]
+    return frame.loc[~repeated].reset_index(drop=True), links
 
 
 def hash_text(text: str) -> str:
@@ -79,6 +158,11 @@ def _reader_for(path: Path) -> Callable[[Path], pd.DataFrame] | None:
     return None
 
 
+def read_corpus_file(path: Path, params: CorpusParams) -> pd.DataFrame:
+    """One file's rows, validated like the corpus (doc_id, text, timestamp, label, ingested_at, source)."""
+    return _read_file(path, params)
+
+
 def _read_file(path: Path, params: CorpusParams) -> pd.DataFrame:
     reader = _reader_for(path)
     if reader is None:
@@ -90,7 +174,15 @@ def _read_file(path: Path, params: CorpusParams) -> pd.DataFrame:
     except Exception as exc:  # any parser failure becomes one actionable line
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise CorpusError(f"Corpus file {path} cannot be read: {first}") from exc
-    return _normalize_columns(raw, params, origin=str(path), default_id_prefix=f"{path.name}:")
+    frame = _normalize_columns(raw, params, origin=str(path), default_id_prefix=f"{path.name}:")
+    frame["ingested_at"] = _modified_at(path)
+    frame["source"] = str(path)
+    return frame
+
+
+def _modified_at(path: Path) -> pd.Timestamp:
+    """A file's modification time: the ingest time of its undated documents."""
+    return pd.Timestamp(path.stat().st_mtime_ns, unit="ns", tz="UTC").as_unit("us")
 
 
 def _normalize_columns(raw: pd.DataFrame, params: CorpusParams, *, origin: str, default_id_prefix: str) -> pd.DataFrame:
@@ -176,7 +268,7 @@ def _drop_repeated_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _load_20newsgroups(params: CorpusParams) -> pd.DataFrame:
     """BERTopic's quick-start corpus through scikit-learn's own loader (cached offline copy if present)."""
-    from sklearn.datasets import fetch_20newsgroups
+    from sklearn.datasets import fetch_20newsgroups, get_data_home
 
     try:
         bunch = fetch_20newsgroups(
@@ -196,4 +288,7 @@ def _load_20newsgroups(params: CorpusParams) -> pd.DataFrame:
             "label": pd.Series([bunch.target_names[t] for t in bunch.target], dtype="string"),
         }
     )
+    cache = Path(get_data_home(params.data_home)) / "20news-bydate_py3.pkz"
+    frame["ingested_at"] = _modified_at(cache) if cache.exists() else pd.Timestamp.now(tz="UTC").as_unit("us")
+    frame["source"] = TWENTY_NEWSGROUPS
     return frame

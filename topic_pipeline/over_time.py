@@ -48,16 +48,21 @@ def tuned_group_ctfidf(
     global_ctfidf: sp.csr_matrix,
     global_tuning: bool,
     evolution_tuning: bool,
+    state: dict | None = None,
 ) -> Iterator[tuple[object, np.ndarray, sp.csr_matrix, pd.Series]]:
     """Per group (sorted; the order is time for ``evolution_tuning``): its topics, their tuned
     c-TF-IDF rows (one per topic, in that order) and their document counts. Documents whose
     group is missing are left out.
+
+    ``state["previous"]`` carries the last group's tuned rows in and out, so evolution
+    tuning continues across calls (one call per time-window partition).
     """
+    state = state if state is not None else {}
     frame = pd.DataFrame({"text": list(texts), "topic": np.asarray(topics), "group": list(groups)})
     frame = frame.loc[frame["group"].notna()]
     global_rows = normalize(global_ctfidf, axis=1, norm="l1")
     row_of_topic = {int(topic): row for row, topic in enumerate(topic_ids)}
-    previous: dict[int, sp.csr_matrix] = {}
+    previous: dict[int, sp.csr_matrix] = state.get("previous") or {}
     for group in sorted(frame["group"].unique()):
         selection = frame.loc[frame["group"] == group]
         group_topics = np.unique(selection["topic"].to_numpy())
@@ -77,6 +82,7 @@ def tuned_group_ctfidf(
         tuned = sp.vstack(rows).tocsr()
         tuned.sort_indices()
         previous = {int(topic): tuned[index] for index, topic in enumerate(group_topics)}
+        state["previous"] = previous
         yield group, group_topics, tuned, selection["topic"].value_counts()
 
 

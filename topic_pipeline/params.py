@@ -24,6 +24,8 @@ DEFAULT_PARAMS_FILE = "params.yaml"
 
 ClusterSelectionMethod = Literal["eom", "leaf"]
 LinkageMethod = Literal["ward", "average", "complete", "single"]
+Deduplicate = Literal["inbox", "all", "none"]
+Granularity = Literal["day", "week", "month"]
 PreprocessLanguage = Literal["english", "none"]
 
 
@@ -38,6 +40,12 @@ class CorpusParams(_Section):
     start corpus) or a path or glob of Parquet, CSV or JSON Lines files.
     Column names left as ``None`` use ``doc_id``, ``timestamp`` and ``label``
     when the files have them; a name given explicitly must exist.
+
+    Files dropped into ``inbox`` (same formats and columns) join the corpus.
+    ``deduplicate`` decides what happens to a text seen before under another
+    doc_id: ``inbox`` links repeats that arrive through the inbox to the first
+    copy instead of counting them again (the corpus itself is taken as given,
+    as BERTopic does), ``all`` links every repeat, ``none`` keeps every row.
     """
 
     source: str = "20newsgroups"
@@ -47,6 +55,8 @@ class CorpusParams(_Section):
     label_column: str | None = None
     limit: int | None = Field(default=None, ge=1)
     data_home: str | None = None
+    inbox: str | None = "data/inbox"
+    deduplicate: Deduplicate = "inbox"
 
 
 class EmbeddingParams(_Section):
@@ -145,6 +155,18 @@ class OverTimeParams(_Section):
     top_n_words: int = Field(default=10, ge=5)
 
 
+class PartitionsParams(_Section):
+    """Time-window partitions of ``documents``, ``embeddings`` and ``topics_over_time``.
+
+    ``granularity: null`` keeps one unpartitioned corpus. A document falls in
+    the window of its timestamp, or of its ingest time (its file's modification
+    time) when it has none.
+    """
+
+    granularity: Granularity | None = None
+    start: str = "1992-01-01"
+
+
 class PipelineParams(_Section):
     """All sections of ``params.yaml``; a missing section takes its defaults."""
 
@@ -158,6 +180,7 @@ class PipelineParams(_Section):
     representation: RepresentationParams = RepresentationParams()
     hierarchy: HierarchyParams = HierarchyParams()
     over_time: OverTimeParams = OverTimeParams()
+    partitions: PartitionsParams = PartitionsParams()
 
     def section(self, name: str) -> _Section:
         """Return one section by name."""

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from topic_pipeline.errors import StoreError
+from topic_pipeline.errors import StageInputError, StoreError
 from topic_pipeline.params import PipelineParams, fingerprint
-from topic_pipeline.stages import STAGES, Stage, StepContext
+from topic_pipeline.stages import STAGES, PrepareContext, Stage, StepContext, TimeWindow
 from topic_pipeline.store import MANIFEST, StageStore, write_json
 
 CODE_REVISION = 1
@@ -46,10 +46,38 @@ def stage_code_version(stage: Stage, params: PipelineParams) -> str:
     return fingerprint({"params": section_params(stage, params), "revision": (CODE_REVISION, stage.revision)})
 
 
-def stage_key(stage: Stage, params: dict[str, Any], input_keys: dict[str, str], extra: str | None) -> str:
-    return fingerprint(
-        {"stage": stage.name, "params": params, "inputs": input_keys, "extra": extra, "revision": (CODE_REVISION, stage.revision)}
-    )
+def stage_key(stage: Stage, params: dict[str, Any], input_keys: dict[str, Any], extra: str | None,
+              partition: str | None = None) -> str:
+    material = {"stage": stage.name, "params": params, "inputs": input_keys, "extra": extra,
+                "revision": (CODE_REVISION, stage.revision)}
+    if partition is not None:  # unpartitioned keys stay as they were
+        material["partition"] = partition
+    return fingerprint(material)
+
+
+def is_partitioned(stage: Stage, params: PipelineParams) -> bool:
+    """Whether ``stage`` is split by time window under these params."""
+    return stage.partitioned and params.partitions.granularity is not None
+
+
+def resolve_inputs(stage: Stage, params: PipelineParams, store: StageStore, window: TimeWindow | None
+                   ) -> tuple[dict[str, list[Path]], dict[str, Any]]:
+    """Input folders and input keys: the same partition, all partitions, or the one output."""
+    folders: dict[str, list[Path]] = {}
+    keys: dict[str, Any] = {}
+    for upstream in stage.inputs:
+        if is_partitioned(STAGES[upstream], params) and window is None:
+            partitions = store.current_partitions(upstream)
+            if not partitions:
+                raise StoreError(f"Stage '{upstream}' has no materialized partitions under {store.root}; "
+                                 "run a partition or a backfill first.")
+            folders[upstream] = [store.output_dir(upstream, key) for key in partitions.values()]
+            keys[upstream] = partitions
+        else:
+            partition = window.key if window is not None and is_partitioned(STAGES[upstream], params) else None
+            folder = store.current_dir(upstream, partition)
+            folders[upstream], keys[upstream] = [folder], folder.name
+    return folders, keys
 
 
 def materialize_stage(
@@ -59,37 +87,49 @@ def materialize_stage(
     *,
     run_id: str,
     log: logging.Logger | None = None,
+    window: TimeWindow | None = None,
+    inbox_file: str | None = None,
 ) -> StageOutcome:
-    """Reuse or compute stage ``name`` from the current outputs of its inputs.
+    """Reuse or compute stage ``name`` (one partition of it, for a partitioned stage).
 
     Raises
     ------
     StoreError
         An input stage has no stored output yet.
+    StageInputError
+        A partitioned stage without a window, or the stage's own complaint.
     TopicPipelineError
         Whatever the stage itself reports (bad corpus, too few documents, ...);
         nothing is stored for the failed stage.
     """
     stage = STAGES[name]
     log = log or logger
+    partitioned = is_partitioned(stage, params)
+    if partitioned and window is None:
+        raise StageInputError(
+            f"Stage '{name}' is partitioned by {params.partitions.granularity}: materialize a partition or a range."
+        )
+    window = window if partitioned else None
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    inputs = {upstream: store.current_dir(upstream) for upstream in stage.inputs}
-    input_keys = {upstream: folder.name for upstream, folder in inputs.items()}
-    extra, prepared = stage.prepare(params) if stage.prepare else (None, None)
+    inputs, input_keys = resolve_inputs(stage, params, store, window)
+    prepare = PrepareContext(params=params, store=store, window=window, inbox_file=inbox_file)
+    extra, prepared = stage.prepare(prepare) if stage.prepare else (None, None)
     used = section_params(stage, params)
-    key = stage_key(stage, used, input_keys, extra)
-    ctx = StepContext(params=params, inputs=inputs, out=store.output_dir(name, key), store=store, log=log, prepared=prepared)
+    key = stage_key(stage, used, input_keys, extra, window.key if window else None)
+    ctx = StepContext(params=params, inputs=inputs, out=store.output_dir(name, key), store=store, log=log,
+                      prepared=prepared, window=window)
 
     computed = not store.has(name, key)
     if computed:
-        log.info("%s: computing %s", name, key)
+        log.info("%s%s: computing %s", name, f"[{window.key}]" if window else "", key)
         with store.writing(name, key) as folder:
             ctx.out = folder
             metadata = stage.compute(ctx)
             manifest = {
                 "stage": name,
                 "key": key,
+                "partition": window.key if window else None,
                 "params": used,
                 "inputs": input_keys,
                 "created_at": datetime.now(UTC).isoformat(),
@@ -100,16 +140,16 @@ def materialize_stage(
             write_json(folder / MANIFEST, manifest)
         ctx.out = store.output_dir(name, key)
     else:
-        log.info("%s: reusing stored output %s", name, key)
+        log.info("%s%s: reusing stored output %s", name, f"[{window.key}]" if window else "", key)
         manifest = store.manifest(name, key)
         if stage.on_reuse:
             stage.on_reuse(ctx)
     if not store.has(name, key):
         raise StoreError(f"Stage '{name}' finished but its output {key} is missing from {store.root}.")
-    store.set_current(name, key)
+    store.set_current(name, key, window.key if window else None)
     seconds = time.monotonic() - started
     store.record_run(
-        {"run_id": run_id, "stage": name, "key": key, "computed": computed, "seconds": round(seconds, 3),
-         "started_at": started_at.isoformat()}
+        {"run_id": run_id, "stage": name, "partition": window.key if window else None, "key": key,
+         "computed": computed, "seconds": round(seconds, 3), "started_at": started_at.isoformat()}
     )
     return StageOutcome(name, key, computed, seconds, manifest["metadata"], used, ctx.out)

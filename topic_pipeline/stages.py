@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from topic_pipeline import artifacts, plots, warehouse
 from topic_pipeline.clustering import cluster_embeddings
-from topic_pipeline.corpus import load_corpus
+from topic_pipeline.corpus import LoadedDocuments, load_documents, source_signature
 from topic_pipeline.ctfidf import ctfidf_transform, fit_idf
 from topic_pipeline.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, topic_tree
 from topic_pipeline.embedding import embed_texts, file_digest, load_precomputed, model_cache_key
@@ -32,20 +33,60 @@ from topic_pipeline.params import PipelineParams, VectorizerParams
 from topic_pipeline.vectorize import make_vectorizer, vectorize_topics
 from topic_pipeline.reduction import reduce_embeddings
 from topic_pipeline.representation import representative_documents, top_words, topic_name
+from topic_pipeline.errors import StageInputError
 from topic_pipeline.store import MANIFEST, StageStore
 from topic_pipeline.topics import sort_topics_by_size, topic_sizes
 
 
-@dataclass
-class StepContext:
-    """Everything a step may use: its params, its inputs' folders, its output folder."""
+@dataclass(frozen=True)
+class TimeWindow:
+    """One time-window partition: documents with start <= time < end."""
+
+    key: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+
+@dataclass(frozen=True)
+class PrepareContext:
+    """What a stage's ``prepare`` sees before the cache lookup."""
 
     params: PipelineParams
-    inputs: dict[str, Path]
+    store: StageStore
+    window: TimeWindow | None
+    inbox_file: str | None
+
+
+@dataclass
+class StepContext:
+    """Everything a step may use: its params, its inputs' folders, its output folder.
+
+    An input is a list of folders: one, or every partition of a partitioned
+    input read by a global stage (in partition order).
+    """
+
+    params: PipelineParams
+    inputs: dict[str, list[Path]]
     out: Path
     store: StageStore
     log: logging.Logger
     prepared: Any = None
+    window: TimeWindow | None = None
+
+    def input_dir(self, stage: str) -> Path:
+        folders = self.inputs[stage]
+        if len(folders) != 1:
+            raise StageInputError(f"Input '{stage}' has {len(folders)} partitions where one output was expected.")
+        return folders[0]
+
+    def read_table(self, stage: str, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A table of an input, all its partitions concatenated."""
+        frames = [artifacts.read_table(folder, name, columns) for folder in self.inputs[stage]]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def read_vectors(self, stage: str, name: str) -> np.ndarray:
+        parts = [artifacts.read_vectors(folder, name) for folder in self.inputs[stage]]
+        return np.vstack(parts) if len(parts) > 1 else parts[0]
 
     def shared_plotly_js(self) -> str:
         """URL of the store's one copy of plotly.js, relative to an output folder (<root>/<stage>/<key>/)."""
@@ -54,7 +95,7 @@ class StepContext:
 
     def input_params(self, stage: str) -> dict[str, Any]:
         """The params an input was computed with (from its manifest), not today's file."""
-        return json.loads((self.inputs[stage] / MANIFEST).read_text())["params"]
+        return json.loads((self.inputs[stage][0] / MANIFEST).read_text())["params"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +105,8 @@ class Stage:
     ``prepare`` runs before the cache lookup and returns extra key material
     (e.g. a digest of the corpus content) plus state handed to ``compute``.
     ``on_reuse`` runs when the stored output is reused (the warehouse rebuilds
-    its DuckDB file from the stored view definitions).
+    its DuckDB file from the stored view definitions). ``partitioned`` stages
+    are split by time window when ``partitions.granularity`` is set.
     """
 
     name: str
@@ -73,23 +115,54 @@ class Stage:
     compute: Callable[[StepContext], dict[str, Any]]
     description: str
     revision: int = 1
-    prepare: Callable[[PipelineParams], tuple[str, Any]] | None = None
+    prepare: Callable[[PrepareContext], tuple[str, Any]] | None = None
     on_reuse: Callable[[StepContext], None] | None = None
+    partitioned: bool = False
 
 
 # --- documents ----------------------------------------------------------------------
-def _prepare_documents(params: PipelineParams) -> tuple[str, pd.DataFrame]:
-    frame = load_corpus(params.corpus)
-    digest = hashlib.blake2b(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes(), digest_size=16)
-    return digest.hexdigest(), frame
+_LOADED: dict[tuple, LoadedDocuments] = {}
+
+
+def _load_documents_once(ctx: PrepareContext) -> LoadedDocuments:
+    """Read corpus and inbox once per process and file state (a backfill visits many windows)."""
+    memo_key = (ctx.params.corpus, source_signature(ctx.params.corpus), ctx.inbox_file)
+    if memo_key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[memo_key] = load_documents(ctx.params.corpus, required_file=Path(ctx.inbox_file) if ctx.inbox_file else None)
+    return _LOADED[memo_key]
+
+
+def _prepare_documents(ctx: PrepareContext) -> tuple[str, LoadedDocuments]:
+    loaded = _load_documents_once(ctx)
+    if ctx.window is not None:
+        loaded = LoadedDocuments(
+            _in_window(loaded.documents, ctx.window), _in_window(loaded.links, ctx.window), loaded.skipped_files
+        )
+    digest = hashlib.blake2b(digest_size=16)
+    for frame in (loaded.documents, loaded.links):
+        digest.update(pd.util.hash_pandas_object(frame.drop(columns=["ingested_at"]), index=False).to_numpy().tobytes())
+    return digest.hexdigest(), loaded
+
+
+def _in_window(frame: pd.DataFrame, window: TimeWindow) -> pd.DataFrame:
+    """Rows whose timestamp (or, without one, ingest time) falls in the window."""
+    when = frame["timestamp"].fillna(frame["ingested_at"])
+    return frame.loc[(when >= window.start) & (when < window.end)].reset_index(drop=True)
 
 
 def _compute_documents(ctx: StepContext) -> dict[str, Any]:
-    frame: pd.DataFrame = ctx.prepared
+    loaded: LoadedDocuments = ctx.prepared
+    frame = loaded.documents
+    for path, problem in loaded.skipped_files.items():
+        ctx.log.warning("Skipped inbox file %s: %s", path, problem)
     artifacts.write_table(ctx.out, "documents", frame)
+    artifacts.write_table(ctx.out, "links", loaded.links)
     return {
         "rows": len(frame),
         "unique_texts": int(frame["doc_hash"].nunique()),
+        "linked_repeats": len(loaded.links),
+        "skipped_inbox_files": len(loaded.skipped_files),
         "with_timestamp": int(frame["timestamp"].notna().sum()),
         "labels": int(frame["label"].nunique()),
         "preview_md": artifacts.markdown_table(frame[["doc_id", "label", "text"]], 5),
@@ -97,14 +170,15 @@ def _compute_documents(ctx: StepContext) -> dict[str, Any]:
 
 
 # --- embeddings ---------------------------------------------------------------------
-def _prepare_embeddings(params: PipelineParams) -> tuple[str, None]:
-    if params.embedding.precomputed:
-        return "precomputed:" + file_digest(Path(params.embedding.precomputed)), None
-    return "model:" + model_cache_key(params.embedding), None
+def _prepare_embeddings(ctx: PrepareContext) -> tuple[str, None]:
+    settings = ctx.params.embedding
+    if settings.precomputed:
+        return "precomputed:" + file_digest(Path(settings.precomputed)), None
+    return "model:" + model_cache_key(settings), None
 
 
 def _compute_embeddings(ctx: StepContext) -> dict[str, Any]:
-    docs = artifacts.read_table(ctx.inputs["documents"], "documents", ["doc_id", "doc_hash", "text"])
+    docs = ctx.read_table("documents", "documents", ["doc_id", "doc_hash", "text"])
     settings = ctx.params.embedding
     if settings.precomputed:
         vectors = load_precomputed(
@@ -164,16 +238,16 @@ def _is_terminal() -> bool:
 
 # --- reduction, clustering, topic ids ---------------------------------------------------
 def _compute_reduced(ctx: StepContext) -> dict[str, Any]:
-    doc_ids = artifacts.read_table(ctx.inputs["embeddings"], "embeddings", ["doc_id"])["doc_id"]
-    embeddings = artifacts.read_vectors(ctx.inputs["embeddings"], "embeddings")
+    doc_ids = ctx.read_table("embeddings", "embeddings", ["doc_id"])["doc_id"]
+    embeddings = ctx.read_vectors("embeddings", "embeddings")
     reduced = reduce_embeddings(embeddings, ctx.params.reduction)
     artifacts.write_vectors(ctx.out, "reduced_embeddings", doc_ids, reduced)
     return {"rows": len(reduced), "dimensions": int(reduced.shape[1])}
 
 
 def _compute_clusters(ctx: StepContext) -> dict[str, Any]:
-    doc_ids = artifacts.read_table(ctx.inputs["reduced_embeddings"], "reduced_embeddings", ["doc_id"])["doc_id"]
-    reduced = artifacts.read_vectors(ctx.inputs["reduced_embeddings"], "reduced_embeddings")
+    doc_ids = ctx.read_table("reduced_embeddings", "reduced_embeddings", ["doc_id"])["doc_id"]
+    reduced = ctx.read_vectors("reduced_embeddings", "reduced_embeddings")
     labels, probabilities = cluster_embeddings(reduced, ctx.params.clustering)
     artifacts.write_table(ctx.out, "clusters", pd.DataFrame({"doc_id": doc_ids, "cluster": labels, "probability": probabilities}))
     return {
@@ -184,7 +258,7 @@ def _compute_clusters(ctx: StepContext) -> dict[str, Any]:
 
 
 def _compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
-    clusters = artifacts.read_table(ctx.inputs["clusters"], "clusters")
+    clusters = ctx.read_table("clusters", "clusters")
     topics, mapping = sort_topics_by_size(clusters["cluster"].to_numpy())
     assigned = pd.DataFrame(
         {"doc_id": clusters["doc_id"], "topic_id": topics, "probability": clusters["probability"], "cluster": clusters["cluster"]}
@@ -202,8 +276,8 @@ def _compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
 
 # --- bag of words, c-TF-IDF, representations ---------------------------------------------
 def _compute_bags(ctx: StepContext) -> dict[str, Any]:
-    texts = artifacts.read_table(ctx.inputs["documents"], "documents", ["text"])["text"].tolist()
-    topics = artifacts.read_table(ctx.inputs["topic_assignments"], "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
+    texts = ctx.read_table("documents", "documents", ["text"])["text"].tolist()
+    topics = ctx.read_table("topic_assignments", "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
     bags = vectorize_topics(texts, topics, ctx.params.vectorizer)
     artifacts.write_array(ctx.out, "topic_ids", bags.topic_ids)
     artifacts.write_table(ctx.out, "vocabulary", pd.DataFrame({"term": bags.vocabulary.astype(str)}))
@@ -213,7 +287,7 @@ def _compute_bags(ctx: StepContext) -> dict[str, Any]:
 
 
 def _compute_ctfidf(ctx: StepContext) -> dict[str, Any]:
-    bags = ctx.inputs["vectorized_bags"]
+    bags = ctx.input_dir("vectorized_bags")
     counts = artifacts.read_sparse(bags, "topic_term_counts")
     vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
     idf = fit_idf(counts, vocabulary, ctx.params.ctfidf)
@@ -225,12 +299,12 @@ def _compute_ctfidf(ctx: StepContext) -> dict[str, Any]:
 
 def _compute_representations(ctx: StepContext) -> dict[str, Any]:
     settings = ctx.params.representation
-    bags, weights_dir = ctx.inputs["vectorized_bags"], ctx.inputs["ctfidf"]
+    bags, weights_dir = ctx.input_dir("vectorized_bags"), ctx.input_dir("ctfidf")
     topic_ids = np.asarray(artifacts.read_array(bags, "topic_ids"))
     vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
     weights = artifacts.read_sparse(weights_dir, "ctfidf")
-    docs = artifacts.read_table(ctx.inputs["documents"], "documents", ["doc_id", "text"])
-    topics = artifacts.read_table(ctx.inputs["topic_assignments"], "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
+    docs = ctx.read_table("documents", "documents", ["doc_id", "text"])
+    topics = ctx.read_table("topic_assignments", "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
     words = top_words(weights, vocabulary, settings.top_n_words)
     representative = representative_documents(
         topics,
@@ -275,7 +349,7 @@ def _compute_representations(ctx: StepContext) -> dict[str, Any]:
 # --- hierarchy --------------------------------------------------------------------------
 def _compute_hierarchy(ctx: StepContext) -> dict[str, Any]:
     settings = ctx.params.hierarchy
-    bags, weights_dir = ctx.inputs["vectorized_bags"], ctx.inputs["ctfidf"]
+    bags, weights_dir = ctx.input_dir("vectorized_bags"), ctx.input_dir("ctfidf")
     topic_ids = np.asarray(artifacts.read_array(bags, "topic_ids"))
     if (topic_ids != -1).sum() < 2:
         ctx.log.warning("topic_hierarchy: fewer than 2 topics, the hierarchy is empty")
@@ -299,18 +373,24 @@ def _compute_hierarchy(ctx: StepContext) -> dict[str, Any]:
 
 
 # --- topics over time / per class ------------------------------------------------------------
-def _grouped_topics(ctx: StepContext, groups: pd.Series, *, evolution_tuning: bool) -> pd.DataFrame:
-    """Shared by topics_over_time and topics_per_class: the fitted vocabulary and idf, per group."""
+def _grouped_topics(ctx: StepContext, docs: pd.DataFrame, groups: pd.Series, *, evolution_tuning: bool,
+                    previous: dict[int, sp.csr_matrix] | None = None) -> tuple[pd.DataFrame, dict[int, sp.csr_matrix]]:
+    """Shared by topics_over_time and topics_per_class: the fitted vocabulary and idf, per group.
+
+    ``docs`` (doc_id, text) may be a subset of the modeled documents (one partition).
+    Returns the table and the last group's tuned rows (for the next partition's evolution tuning).
+    """
     settings = ctx.params.over_time
-    bags, weights_dir = ctx.inputs["vectorized_bags"], ctx.inputs["ctfidf"]
+    bags, weights_dir = ctx.input_dir("vectorized_bags"), ctx.input_dir("ctfidf")
     vectorizer_params = VectorizerParams(**ctx.input_params("vectorized_bags"))
     vectorizer = make_vectorizer(vectorizer_params).set_params(
         vocabulary=artifacts.read_table(bags, "vocabulary")["term"].tolist()
     )
-    texts = artifacts.read_table(ctx.inputs["documents"], "documents", ["text"])["text"].tolist()
-    topics = artifacts.read_table(ctx.inputs["topic_assignments"], "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
-    return topics_per_group(
-        texts, topics, groups,
+    assigned = ctx.read_table("topic_assignments", "topic_assignments", ["doc_id", "topic_id"])
+    topics = assigned.set_index("doc_id")["topic_id"].loc[docs["doc_id"]].to_numpy()
+    state = {"previous": previous or {}}
+    table = topics_per_group(
+        docs["text"].tolist(), topics, list(groups),
         vectorizer=vectorizer,
         language=vectorizer_params.language,
         idf=np.asarray(artifacts.read_array(weights_dir, "idf")),
@@ -320,26 +400,62 @@ def _grouped_topics(ctx: StepContext, groups: pd.Series, *, evolution_tuning: bo
         global_tuning=settings.global_tuning,
         evolution_tuning=evolution_tuning,
         top_n_words=settings.top_n_words,
+        state=state,
     )
+    return table, state["previous"]
+
+
+def _prepare_over_time(ctx: PrepareContext) -> tuple[str, Path | None]:
+    """In a partitioned run, the previous window's output feeds evolution tuning."""
+    if ctx.window is None or not ctx.params.over_time.evolution_tuning:
+        return "", None
+    earlier = {k: v for k, v in ctx.store.current_partitions("topics_over_time").items() if k < ctx.window.key}
+    if not earlier:
+        return "", None
+    key = earlier[max(earlier)]
+    return f"previous:{key}", ctx.store.output_dir("topics_over_time", key)
 
 
 def _compute_over_time(ctx: StepContext) -> dict[str, Any]:
-    timestamps = artifacts.read_table(ctx.inputs["documents"], "documents", ["timestamp"])["timestamp"]
-    undated = int(timestamps.isna().sum())
-    if undated:
-        ctx.log.info("topics_over_time: %d documents without a timestamp are left out", undated)
-    bins = bin_timestamps(timestamps, ctx.params.over_time.nr_bins) if undated < len(timestamps) else timestamps
-    table = _grouped_topics(ctx, bins, evolution_tuning=ctx.params.over_time.evolution_tuning)
+    settings = ctx.params.over_time
+    docs = ctx.read_table("documents", "documents", ["doc_id", "text", "timestamp", "ingested_at"])
+    if ctx.window is not None:  # one bin: the partition's window
+        bins = pd.Series(ctx.window.start, index=docs.index)
+        undated = 0
+    else:
+        undated = int(docs["timestamp"].isna().sum())
+        if undated:
+            ctx.log.info("topics_over_time: %d documents without a timestamp are left out", undated)
+        bins = bin_timestamps(docs["timestamp"], settings.nr_bins) if undated < len(docs) else docs["timestamp"]
+    previous = _read_tuned_rows(ctx.prepared) if ctx.prepared is not None else None
+    table, last_rows = _grouped_topics(ctx, docs, bins, evolution_tuning=settings.evolution_tuning, previous=previous)
     table = table.rename(columns={"group": "timestamp"})
     table["timestamp"] = pd.to_datetime(table["timestamp"], utc=True)
     artifacts.write_table(ctx.out, "topics_over_time", table)
+    _write_tuned_rows(ctx.out, last_rows)
     return {"rows": len(table), "bins": int(table["timestamp"].nunique()), "undated_documents": undated,
             "preview_md": artifacts.markdown_table(table.sort_values("frequency", ascending=False), 10)}
 
 
+def _write_tuned_rows(folder: Path, rows: dict[int, sp.csr_matrix]) -> None:
+    topics = np.array(sorted(rows), dtype=np.int64)
+    artifacts.write_array(folder, "last_bin_topics", topics)
+    if len(topics):
+        artifacts.write_sparse(folder, "last_bin_rows", sp.vstack([rows[int(t)] for t in topics]))
+
+
+def _read_tuned_rows(folder: Path) -> dict[int, sp.csr_matrix]:
+    topics = np.asarray(artifacts.read_array(folder, "last_bin_topics"))
+    if not len(topics):
+        return {}
+    matrix = artifacts.read_sparse(folder, "last_bin_rows")
+    return {int(t): matrix[i] for i, t in enumerate(topics)}
+
+
 def _compute_per_class(ctx: StepContext) -> dict[str, Any]:
-    labels = artifacts.read_table(ctx.inputs["documents"], "documents", ["label"])["label"]
-    table = _grouped_topics(ctx, labels.astype(object).where(labels.notna(), None), evolution_tuning=False)
+    docs = ctx.read_table("documents", "documents", ["doc_id", "text", "label"])
+    labels = docs["label"].astype(object).where(docs["label"].notna(), None)
+    table, _ = _grouped_topics(ctx, docs, labels, evolution_tuning=False)
     table = table.rename(columns={"group": "class"})
     table["class"] = table["class"].astype(str)
     artifacts.write_table(ctx.out, "topics_per_class", table)
@@ -363,11 +479,12 @@ def _reuse_warehouse(ctx: StepContext) -> None:
 STAGES: dict[str, Stage] = {
     stage.name: stage
     for stage in (
-        Stage("documents", "corpus", (), _compute_documents, "The corpus: doc_id, text, timestamp, label, doc_hash.",
-              prepare=_prepare_documents),
+        Stage("documents", "corpus", (), _compute_documents,
+              "The corpus and the inbox: doc_id, text, timestamp, label, doc_hash; repeated texts linked.",
+              prepare=_prepare_documents, partitioned=True),
         Stage("embeddings", "embedding", ("documents",), _compute_embeddings,
               "One vector per document (sentence-transformers or precomputed), cached per text.",
-              prepare=_prepare_embeddings),
+              prepare=_prepare_embeddings, partitioned=True),
         Stage("reduced_embeddings", "reduction", ("embeddings",), _compute_reduced, "UMAP-reduced embeddings."),
         Stage("clusters", "clustering", ("reduced_embeddings",), _compute_clusters, "HDBSCAN clusters and membership strengths."),
         Stage("topic_assignments", "topics", ("clusters",), _compute_topic_assignments,
@@ -380,7 +497,8 @@ STAGES: dict[str, Stage] = {
         Stage("topic_hierarchy", "hierarchy", ("vectorized_bags", "ctfidf"), _compute_hierarchy,
               "Merge tree of the topics: ward linkage on c-TF-IDF distances, merged topics named by their words."),
         Stage("topics_over_time", "over_time", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
-              _compute_over_time, "Topic words and frequencies per time bin (global and evolution tuning)."),
+              _compute_over_time, "Topic words and frequencies per time bin (global and evolution tuning).",
+              prepare=_prepare_over_time, partitioned=True),
         Stage("topics_per_class", "over_time", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
               _compute_per_class, "Topic words and frequencies per document label (global tuning)."),
         Stage("warehouse", None, ("documents", "topic_assignments", "topic_representations", "topic_hierarchy",

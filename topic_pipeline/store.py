@@ -32,6 +32,7 @@ DATA_ENV = "TOPIC_PIPELINE_DATA"
 DEFAULT_DATA_ROOT = Path("data") / "warehouse"
 MANIFEST = "manifest.json"
 CURRENT = "current"
+PARTITIONS = "partitions"
 _TMP_PREFIX = ".tmp-"
 
 
@@ -124,31 +125,43 @@ class StageStore:
             if pid is not None and not _pid_alive(pid):
                 shutil.rmtree(tmp, ignore_errors=True)
 
-    def current(self, stage: str) -> str | None:
-        """The key last materialized for ``stage``, or None if it never ran."""
+    def _pointer(self, stage: str, partition: str | None) -> Path:
+        return self.root / stage / (CURRENT if partition is None else f"{PARTITIONS}/{partition}")
+
+    def current(self, stage: str, partition: str | None = None) -> str | None:
+        """The key last materialized for ``stage`` (or one of its partitions), None if it never ran."""
         try:
-            return (self.root / stage / CURRENT).read_text().strip() or None
+            return self._pointer(stage, partition).read_text().strip() or None
         except FileNotFoundError:
             return None
 
-    def set_current(self, stage: str, key: str) -> None:
-        atomic_write_bytes(self.root / stage / CURRENT, key.encode())
+    def set_current(self, stage: str, key: str, partition: str | None = None) -> None:
+        atomic_write_bytes(self._pointer(stage, partition), key.encode())
 
-    def current_dir(self, stage: str) -> Path:
-        """Folder of the current output of ``stage``; a clear error if there is none."""
-        key = self.current(stage)
+    def current_partitions(self, stage: str) -> dict[str, str]:
+        """Partition key -> current key of every materialized partition of ``stage``, sorted."""
+        folder = self.root / stage / PARTITIONS
+        if not folder.is_dir():
+            return {}
+        return {p.name: p.read_text().strip() for p in sorted(folder.iterdir()) if not p.name.startswith(_TMP_PREFIX)}
+
+    def current_dir(self, stage: str, partition: str | None = None) -> Path:
+        """Folder of the current output of ``stage`` (or a partition); a clear error if there is none."""
+        key = self.current(stage, partition)
         if key is None or not self.has(stage, key):
+            where = f" partition {partition}" if partition else ""
             raise StoreError(
-                f"Stage '{stage}' has no stored output under {self.root}; materialize it first "
+                f"Stage '{stage}'{where} has no stored output under {self.root}; materialize it first "
                 f"(topic-pipeline run --select {stage})."
             )
         return self.output_dir(stage, key)
 
     def stages(self) -> list[str]:
-        """Stages that have a current output."""
+        """Stages that have a current output (or current partitions)."""
         if not self.root.exists():
             return []
-        return sorted(p.parent.name for p in self.root.glob(f"*/{CURRENT}"))
+        names = {p.parent.name for p in self.root.glob(f"*/{CURRENT}")}
+        return sorted(names | {p.parent.name for p in self.root.glob(f"*/{PARTITIONS}")})
 
     # --- run log ---------------------------------------------------------------------
     @property
@@ -165,9 +178,9 @@ class StageStore:
         """Delete outputs that are not ``current`` and abandoned temporary folders."""
         removed: list[Path] = []
         for stage in self.stages():
-            keep = self.current(stage)
+            keep = {self.current(stage), *self.current_partitions(stage).values()}
             for child in (self.root / stage).iterdir():
-                if child.is_dir() and child.name != keep:
+                if child.is_dir() and child.name not in keep and child.name != PARTITIONS:
                     shutil.rmtree(child, ignore_errors=True)
                     removed.append(child)
         return removed

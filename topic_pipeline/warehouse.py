@@ -21,7 +21,7 @@ from topic_pipeline.store import MANIFEST, StageStore
 DATABASE_NAME = "topics.duckdb"
 
 _STAGE_RUN_COLUMNS = (
-    "{'run_id': 'VARCHAR', 'stage': 'VARCHAR', 'key': 'VARCHAR', 'computed': 'BOOLEAN', "
+    "{'run_id': 'VARCHAR', 'stage': 'VARCHAR', 'partition': 'VARCHAR', 'key': 'VARCHAR', 'computed': 'BOOLEAN', "
     "'seconds': 'DOUBLE', 'started_at': 'TIMESTAMPTZ'}"
 )
 
@@ -39,29 +39,35 @@ def _literal(path: Path | str) -> str:
     return "'" + str(Path(path).resolve()).replace("'", "''") + "'"
 
 
-def view_statements(store: StageStore, inputs: dict[str, Path]) -> list[str]:
+def _files(folders: list[Path], name: str) -> str:
+    """``read_parquet`` argument for one file per folder (every partition of an input)."""
+    return "[" + ", ".join(_literal(folder / f"{name}.parquet") for folder in folders) + "]"
+
+
+def view_statements(store: StageStore, inputs: dict[str, list[Path]]) -> list[str]:
     """``CREATE VIEW`` statements for every table users query, over the given stage outputs."""
-    docs = _literal(inputs["documents"] / "documents.parquet")
-    assignments = _literal(inputs["topic_assignments"] / "topic_assignments.parquet")
-    topics = _literal(inputs["topic_representations"] / "topics.parquet")
-    terms = _literal(inputs["topic_representations"] / "topic_terms.parquet")
-    hierarchy = _literal(inputs["topic_hierarchy"] / "topic_hierarchy.parquet")
-    over_time = _literal(inputs["topics_over_time"] / "topics_over_time.parquet")
-    per_class = _literal(inputs["topics_per_class"] / "topics_per_class.parquet")
+    def parquet(stage: str, name: str | None = None) -> str:
+        return f"read_parquet({_files(inputs[stage], name or stage)}, union_by_name=true)"
+
     runs = _literal(store.runs_dir / "*.json")
     manifests = _literal(store.root / "*" / "*" / MANIFEST)
     return [
-        f"CREATE OR REPLACE VIEW documents AS SELECT doc_id, text, timestamp, label FROM read_parquet({docs})",
-        f"CREATE OR REPLACE VIEW document_topics AS SELECT doc_id, topic_id, probability FROM read_parquet({assignments})",
+        f"CREATE OR REPLACE VIEW documents AS SELECT doc_id, text, timestamp, label FROM {parquet('documents')}",
+        "CREATE OR REPLACE VIEW document_links AS SELECT doc_id, duplicate_of, source "
+        f"FROM {parquet('documents', 'links')}",
+        "CREATE OR REPLACE VIEW document_topics AS SELECT doc_id, topic_id, probability "
+        f"FROM {parquet('topic_assignments')}",
         "CREATE OR REPLACE VIEW topics AS SELECT topic_id, size, name, representation, representative_docs "
-        f"FROM read_parquet({topics})",
-        f"CREATE OR REPLACE VIEW topic_terms AS SELECT topic_id, aspect, rank, term, weight FROM read_parquet({terms})",
-        "CREATE OR REPLACE VIEW topic_hierarchy AS SELECT parent_id, parent_name, left_child_id, right_child_id, distance, "
-        f"topic_ids FROM read_parquet({hierarchy})",
+        f"FROM {parquet('topic_representations', 'topics')}",
+        "CREATE OR REPLACE VIEW topic_terms AS SELECT topic_id, aspect, rank, term, weight "
+        f"FROM {parquet('topic_representations', 'topic_terms')}",
+        "CREATE OR REPLACE VIEW topic_hierarchy AS SELECT parent_id, parent_name, left_child_id, right_child_id, "
+        f"distance, topic_ids FROM {parquet('topic_hierarchy')}",
         "CREATE OR REPLACE VIEW topics_over_time AS SELECT topic_id, timestamp, frequency, words "
-        f"FROM read_parquet({over_time})",
-        f'CREATE OR REPLACE VIEW topics_per_class AS SELECT topic_id, "class", frequency, words FROM read_parquet({per_class})',
-        "CREATE OR REPLACE VIEW stage_runs AS SELECT run_id, stage, key, computed, seconds, started_at "
+        f"FROM {parquet('topics_over_time')}",
+        f'CREATE OR REPLACE VIEW topics_per_class AS SELECT topic_id, "class", frequency, words '
+        f"FROM {parquet('topics_per_class')}",
+        "CREATE OR REPLACE VIEW stage_runs AS SELECT run_id, stage, partition, key, computed, seconds, started_at "
         f"FROM read_json({runs}, columns={_STAGE_RUN_COLUMNS}, format='auto')",
         "CREATE OR REPLACE VIEW stage_versions AS SELECT stage, key, CAST(params AS JSON) AS params, "
         f"CAST(created_at AS TIMESTAMPTZ) AS created_at, rows FROM read_json({manifests}, union_by_name=true)",
