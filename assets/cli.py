@@ -25,7 +25,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from assets.definitions import defs
 
+    from assets.sensors import RANGE_END_TAG, RANGE_START_TAG
+
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    tags = {"topic_pipeline/launched_by": "topic-pipeline run"}
+    if args.partition_range:
+        start, _, end = args.partition_range.partition("...")
+        tags |= {RANGE_START_TAG: start, RANGE_END_TAG: end or start}
     result = dg.materialize(
         list(defs.assets),
         selection=args.select,
@@ -33,12 +39,20 @@ def _run(args: argparse.Namespace) -> int:
         resources=defs.resources,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-        tags={"topic_pipeline/launched_by": "topic-pipeline run"},
+        tags=tags,
+        partition_key=args.partition,
     )
+    shown_ranges = set()
     for event in result.get_asset_materialization_events():
         meta = event.materialization.metadata
-        state = "computed" if meta["computed"].value else "reused  "
-        print(f"{event.asset_key.to_user_string():<22} {state} {meta['seconds'].value:8.2f}s  key {meta['store_key'].value}")
+        name = event.asset_key.to_user_string() + (f"[{event.partition}]" if event.partition else "")
+        if "store_key" in meta:
+            state = "computed" if meta["computed"].value else "reused  "
+            print(f"{name:<22} {state} {meta['seconds'].value:8.2f}s  key {meta['store_key'].value}")
+        elif event.asset_key not in shown_ranges:  # a range run: one line per asset with its counts
+            shown_ranges.add(event.asset_key)
+            label = f"{event.asset_key.to_user_string()}[{args.partition_range}]"
+            print(f"{label:<22} {meta['computed'].value} of {meta['partitions'].value} partitions computed")
     if result.success:
         return 0
     for event in result.get_step_failure_events():
@@ -74,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="materialize the pipeline in-process through Dagster")
     run.add_argument("--params", help=f"params file (default: ${PARAMS_ENV} or ./params.yaml)")
     run.add_argument("--select", default="*", help="Dagster asset selection, e.g. 'clusters*' (default: all)")
+    window = run.add_mutually_exclusive_group()
+    window.add_argument("--partition", help="one time window (when partitions.granularity is set), e.g. 1993-04-04")
+    window.add_argument("--partition-range", help="windows FIRST...LAST in one run, e.g. 1993-03-28...1993-05-23")
     run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     run.set_defaults(handler=_run)
     sql = commands.add_parser("sql", help="run a read-only SQL query against the DuckDB warehouse")

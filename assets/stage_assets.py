@@ -79,7 +79,8 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         metadata={"params_section": stage.section or "none", **definition_metadata},
         kinds={"duckdb"} if stage.name == "warehouse" else {"parquet"},
         partitions_def=partitions,
-        backfill_policy=dg.BackfillPolicy.single_run() if partitions is not None else None,
+        # every asset single-run when partitioned: one run (and one global refit) covers a whole range
+        backfill_policy=dg.BackfillPolicy.single_run() if time_partitions(params) is not None else None,
     )
     def stage_asset(context: dg.AssetExecutionContext, config: ParamOverrides, pipeline: PipelineResource) -> dg.MaterializeResult:
         try:
