@@ -37,3 +37,29 @@ def cluster_embeddings(reduced: np.ndarray, params: ClusteringParams) -> tuple[n
     )
     model.fit(reduced)
     return np.asarray(model.labels_, dtype=np.int64), np.asarray(model.probabilities_, dtype=np.float64)
+
+
+def fit_clusterer(reduced: np.ndarray, params: ClusteringParams) -> tuple[object, np.ndarray, np.ndarray]:
+    """HDBSCAN with prediction data, for assigning new documents later; returns model, labels, strengths."""
+    if len(reduced) < params.min_cluster_size:
+        cluster_embeddings(reduced, params)  # raises the clear error
+    from hdbscan import HDBSCAN
+
+    model = HDBSCAN(
+        min_cluster_size=params.min_cluster_size,
+        min_samples=params.min_samples,
+        metric=params.metric,
+        cluster_selection_method=params.cluster_selection_method,
+        cluster_selection_epsilon=params.cluster_selection_epsilon,
+        allow_single_cluster=params.allow_single_cluster,
+        prediction_data=True,
+    ).fit(reduced)
+    return model, np.asarray(model.labels_, dtype=np.int64), np.asarray(model.probabilities_, dtype=np.float64)
+
+
+def assign_clusters(model: object, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and strengths of new points in a fitted HDBSCAN (``approximate_predict``)."""
+    from hdbscan import approximate_predict
+
+    labels, strengths = approximate_predict(model, reduced)
+    return np.asarray(labels, dtype=np.int64), np.asarray(strengths, dtype=np.float64)

@@ -40,3 +40,26 @@ def reduce_embeddings(embeddings: np.ndarray, params: ReductionParams) -> np.nda
     )
     reduced = model.fit_transform(embeddings)
     return np.nan_to_num(reduced).astype(np.float32, copy=False)
+
+
+def fit_reducer(embeddings: np.ndarray, params: ReductionParams) -> tuple[object, np.ndarray]:
+    """Like ``reduce_embeddings`` but also return the fitted UMAP, to place new documents later."""
+    if len(embeddings) <= params.n_neighbors:
+        reduce_embeddings(embeddings, params)  # raises the clear error
+    from umap import UMAP
+
+    model = UMAP(
+        n_neighbors=params.n_neighbors,
+        n_components=params.n_components,
+        min_dist=params.min_dist,
+        metric=params.metric,
+        low_memory=params.low_memory,
+        random_state=params.random_state,
+    )
+    reduced = model.fit_transform(embeddings)
+    return model, np.nan_to_num(reduced).astype(np.float32, copy=False)
+
+
+def transform_embeddings(model: object, embeddings: np.ndarray) -> np.ndarray:
+    """Place new documents in a fitted UMAP space (BERTopic's ``transform``)."""
+    return np.nan_to_num(model.transform(embeddings)).astype(np.float32, copy=False)
