@@ -1,0 +1,131 @@
+"""Steps that bring documents in: ``documents`` (corpus + inbox) and ``embeddings`` (cached per text)."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from topic_pipeline import artifacts
+from topic_pipeline.corpus import LoadedDocuments, load_documents, source_signature
+from topic_pipeline.embedding import embed_texts, file_digest, load_precomputed, model_cache_key
+from topic_pipeline.stages.base import PrepareContext, StepContext, TimeWindow
+
+
+_LOADED: dict[tuple, LoadedDocuments] = {}
+
+
+def _load_documents_once(ctx: PrepareContext) -> LoadedDocuments:
+    """Read corpus and inbox once per process and file state (a backfill visits many windows)."""
+    memo_key = (ctx.params.corpus, source_signature(ctx.params.corpus), ctx.inbox_file)
+    if memo_key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[memo_key] = load_documents(ctx.params.corpus, required_file=Path(ctx.inbox_file) if ctx.inbox_file else None)
+    return _LOADED[memo_key]
+
+
+def prepare_documents(ctx: PrepareContext) -> tuple[str, LoadedDocuments]:
+    loaded = _load_documents_once(ctx)
+    if ctx.window is not None:
+        loaded = LoadedDocuments(
+            _in_window(loaded.documents, ctx.window), _in_window(loaded.links, ctx.window), loaded.skipped_files
+        )
+    digest = hashlib.blake2b(digest_size=16)
+    for frame in (loaded.documents, loaded.links):
+        digest.update(pd.util.hash_pandas_object(frame.drop(columns=["ingested_at"]), index=False).to_numpy().tobytes())
+    return digest.hexdigest(), loaded
+
+
+def _in_window(frame: pd.DataFrame, window: TimeWindow) -> pd.DataFrame:
+    """Rows whose timestamp (or, without one, ingest time) falls in the window."""
+    when = frame["timestamp"].fillna(frame["ingested_at"])
+    return frame.loc[(when >= window.start) & (when < window.end)].reset_index(drop=True)
+
+
+def compute_documents(ctx: StepContext) -> dict[str, Any]:
+    loaded: LoadedDocuments = ctx.prepared
+    frame = loaded.documents
+    for path, problem in loaded.skipped_files.items():
+        ctx.log.warning("Skipped inbox file %s: %s", path, problem)
+    artifacts.write_table(ctx.out, "documents", frame)
+    artifacts.write_table(ctx.out, "links", loaded.links)
+    return {
+        "rows": len(frame),
+        "unique_texts": int(frame["doc_hash"].nunique()),
+        "linked_repeats": len(loaded.links),
+        "skipped_inbox_files": len(loaded.skipped_files),
+        "with_timestamp": int(frame["timestamp"].notna().sum()),
+        "labels": int(frame["label"].nunique()),
+        "preview_md": artifacts.markdown_table(frame[["doc_id", "label", "text"]], 5),
+    }
+
+
+def prepare_embeddings(ctx: PrepareContext) -> tuple[str, None]:
+    settings = ctx.params.embedding
+    if settings.precomputed:
+        return "precomputed:" + file_digest(Path(settings.precomputed)), None
+    return "model:" + model_cache_key(settings), None
+
+
+def compute_embeddings(ctx: StepContext) -> dict[str, Any]:
+    docs = ctx.read_table("documents", "documents", ["doc_id", "doc_hash", "text"])
+    settings = ctx.params.embedding
+    if settings.precomputed:
+        vectors = load_precomputed(
+            Path(settings.precomputed), docs["doc_id"].tolist(), allow_prefix=ctx.input_params("documents")["limit"] is not None
+        )
+        newly_embedded = 0
+    else:
+        vectors, newly_embedded = _embed_with_cache(docs, ctx)
+    artifacts.write_vectors(ctx.out, "embeddings", docs["doc_id"], vectors, doc_hash=docs["doc_hash"])
+    return {
+        "rows": len(docs),
+        "dimensions": int(vectors.shape[1]),
+        "newly_embedded": newly_embedded,
+        "source": settings.precomputed or settings.model,
+    }
+
+
+def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray, int]:
+    """Look every text up in the per-document cache; embed (and cache) only the missing ones."""
+    model_key = model_cache_key(ctx.params.embedding)
+    cached_hashes, cached_vectors = ctx.store.cached_embeddings(model_key)
+    position = {doc_hash: row for row, doc_hash in enumerate(cached_hashes)}
+    unique = docs.drop_duplicates("doc_hash")
+    missing = unique.loc[~unique["doc_hash"].isin(position)]
+    ctx.log.info(
+        "Embedding: %d documents, %d distinct texts, %d already cached, %d to embed",
+        len(docs), len(unique), len(unique) - len(missing), len(missing),
+    )
+    new_vectors = None
+    if len(missing):
+        from tqdm.auto import tqdm
+
+        started = time.monotonic()
+        hashes = missing["doc_hash"].tolist()
+        bar = tqdm(total=len(hashes), desc="embedding", unit="doc", disable=not _is_terminal())
+
+        def keep_chunk(start: int, vectors: np.ndarray) -> None:
+            ctx.store.add_embeddings(model_key, hashes[start : start + len(vectors)], vectors)
+            done = start + len(vectors)
+            bar.update(len(vectors))
+            rate = done / max(time.monotonic() - started, 1e-9)
+            ctx.log.info("Embedded %d/%d documents (%.1f docs/s)", done, len(hashes), rate)
+
+        with bar:
+            new_vectors = embed_texts(missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk)
+    offset = len(cached_hashes)
+    position |= {doc_hash: offset + row for row, doc_hash in enumerate(missing["doc_hash"])}
+    parts = [p for p in (cached_vectors, new_vectors) if p is not None]
+    pool = np.vstack(parts) if len(parts) > 1 else parts[0]
+    return pool[[position[h] for h in docs["doc_hash"]]], len(missing)
+
+
+def _is_terminal() -> bool:
+    """Progress bars only on a terminal; Dagster's logs carry progress everywhere else."""
+    return sys.stderr.isatty()
