@@ -6,6 +6,7 @@ arrays ``.npy`` (memory-mapped on read).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from topic_pipeline.store import vectors_from_column, vectors_to_column
+from topic_pipeline.store import MANIFEST, vectors_from_column, vectors_to_column
 
 
 def write_table(folder: Path, name: str, table: pd.DataFrame | pa.Table) -> Path:
@@ -54,6 +55,11 @@ def write_array(folder: Path, name: str, array: np.ndarray) -> None:
 
 def read_array(folder: Path, name: str) -> np.ndarray:
     return np.load(folder / f"{name}.npy", mmap_mode="r", allow_pickle=False)
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of a stored stage output (its params, inputs and metadata)."""
+    return json.loads((folder / MANIFEST).read_text())
 
 
 def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> str:

@@ -26,6 +26,7 @@ ClusterSelectionMethod = Literal["eom", "leaf"]
 LinkageMethod = Literal["ward", "average", "complete", "single"]
 Deduplicate = Literal["inbox", "all", "none"]
 Granularity = Literal["day", "week", "month"]
+UpdateMode = Literal["refit", "assign"]
 PreprocessLanguage = Literal["english", "none"]
 
 
@@ -167,6 +168,19 @@ class PartitionsParams(_Section):
     start: str = "1992-01-01"
 
 
+class UpdatesParams(_Section):
+    """What happens to the model when new documents arrive.
+
+    ``refit`` fits UMAP and HDBSCAN again on all documents. ``assign`` keeps
+    the fitted models and places new documents with UMAP ``transform`` and
+    HDBSCAN ``approximate_predict`` (topic ids stay stable), until
+    ``refit_every`` documents have arrived since the last fit.
+    """
+
+    mode: UpdateMode = "refit"
+    refit_every: int = Field(default=1000, ge=1)
+
+
 class PipelineParams(_Section):
     """All sections of ``params.yaml``; a missing section takes its defaults."""
 
@@ -181,6 +195,7 @@ class PipelineParams(_Section):
     hierarchy: HierarchyParams = HierarchyParams()
     over_time: OverTimeParams = OverTimeParams()
     partitions: PartitionsParams = PartitionsParams()
+    updates: UpdatesParams = UpdatesParams()
 
     def section(self, name: str) -> _Section:
         """Return one section by name."""

@@ -1,6 +1,6 @@
 """Dimensionality reduction of document embeddings with UMAP (BERTopic's default).
 
-UMAP is imported inside the function: importing it compiles numba code, which
+UMAP is imported inside the functions: importing it compiles numba code, which
 costs tens of seconds, and a cached stage must not pay for it.
 """
 
@@ -12,10 +12,15 @@ from topic_pipeline.errors import StageInputError
 from topic_pipeline.params import ReductionParams
 
 
-def reduce_embeddings(embeddings: np.ndarray, params: ReductionParams) -> np.ndarray:
-    """Fit UMAP on ``embeddings`` and return the reduced vectors, shape (n_documents, n_components).
+def fit_reducer(embeddings: np.ndarray, params: ReductionParams) -> tuple[object, np.ndarray]:
+    """Fit UMAP; return the model (to place new documents later) and the reduced vectors.
 
     Matches BERTopic's ``_reduce_dimensionality``: ``fit_transform`` then NaN -> 0.
+
+    Returns
+    -------
+    model : umap.UMAP
+    reduced : ndarray of shape (n_documents, n_components), float32
 
     Raises
     ------
@@ -39,25 +44,12 @@ def reduce_embeddings(embeddings: np.ndarray, params: ReductionParams) -> np.nda
         random_state=params.random_state,
     )
     reduced = model.fit_transform(embeddings)
-    return np.nan_to_num(reduced).astype(np.float32, copy=False)
-
-
-def fit_reducer(embeddings: np.ndarray, params: ReductionParams) -> tuple[object, np.ndarray]:
-    """Like ``reduce_embeddings`` but also return the fitted UMAP, to place new documents later."""
-    if len(embeddings) <= params.n_neighbors:
-        reduce_embeddings(embeddings, params)  # raises the clear error
-    from umap import UMAP
-
-    model = UMAP(
-        n_neighbors=params.n_neighbors,
-        n_components=params.n_components,
-        min_dist=params.min_dist,
-        metric=params.metric,
-        low_memory=params.low_memory,
-        random_state=params.random_state,
-    )
-    reduced = model.fit_transform(embeddings)
     return model, np.nan_to_num(reduced).astype(np.float32, copy=False)
+
+
+def reduce_embeddings(embeddings: np.ndarray, params: ReductionParams) -> np.ndarray:
+    """The reduced vectors only, shape (n_documents, n_components); see ``fit_reducer``."""
+    return fit_reducer(embeddings, params)[1]
 
 
 def transform_embeddings(model: object, embeddings: np.ndarray) -> np.ndarray:

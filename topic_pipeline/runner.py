@@ -37,8 +37,11 @@ class StageOutcome:
 
 
 def section_params(stage: Stage, params: PipelineParams) -> dict[str, Any]:
-    """The params a stage's output depends on (its own section, resolved)."""
-    return params.section(stage.section).model_dump(mode="json") if stage.section else {}
+    """The params a stage's output depends on: its own section (resolved) plus any extra sections by name."""
+    used = params.section(stage.section).model_dump(mode="json") if stage.section else {}
+    for extra in stage.extra_sections:
+        used[extra] = params.section(extra).model_dump(mode="json")
+    return used
 
 
 def stage_code_version(stage: Stage, params: PipelineParams) -> str:
@@ -113,12 +116,12 @@ def materialize_stage(
     started_at = datetime.now(UTC)
     started = time.monotonic()
     inputs, input_keys = resolve_inputs(stage, params, store, window)
-    prepare = PrepareContext(params=params, store=store, window=window, inbox_file=inbox_file)
+    prepare = PrepareContext(params=params, store=store, window=window, inbox_file=inbox_file, inputs=inputs)
     extra, prepared = stage.prepare(prepare) if stage.prepare else (None, None)
     used = section_params(stage, params)
     key = stage_key(stage, used, input_keys, extra, window.key if window else None)
     ctx = StepContext(params=params, inputs=inputs, out=store.output_dir(name, key), store=store, log=log,
-                      prepared=prepared, window=window)
+                      prepared=prepared, window=window, key=key)
 
     computed = not store.has(name, key)
     if computed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import pandas as pd
 from topic_pipeline import artifacts, plots
 from topic_pipeline.errors import StageInputError
 from topic_pipeline.params import PipelineParams
-from topic_pipeline.store import MANIFEST, StageStore
+from topic_pipeline.store import StageStore
 
 
 @dataclass(frozen=True)
@@ -35,6 +34,7 @@ class PrepareContext:
     store: StageStore
     window: TimeWindow | None
     inbox_file: str | None
+    inputs: dict[str, list[Path]]
 
 
 @dataclass
@@ -52,6 +52,7 @@ class StepContext:
     log: logging.Logger
     prepared: Any = None
     window: TimeWindow | None = None
+    key: str = ""
 
     def input_dir(self, stage: str) -> Path:
         folders = self.inputs[stage]
@@ -75,7 +76,7 @@ class StepContext:
 
     def input_params(self, stage: str) -> dict[str, Any]:
         """The params an input was computed with (from its manifest), not today's file."""
-        return json.loads((self.inputs[stage][0] / MANIFEST).read_text())["params"]
+        return artifacts.read_manifest(self.inputs[stage][0])["params"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Stage:
     ``on_reuse`` runs when the stored output is reused (the warehouse rebuilds
     its DuckDB file from the stored view definitions). ``partitioned`` stages
     are split by time window when ``partitions.granularity`` is set.
+    ``extra_sections`` are other params sections the output depends on.
     """
 
     name: str
@@ -98,3 +100,4 @@ class Stage:
     prepare: Callable[[PrepareContext], tuple[str, Any]] | None = None
     on_reuse: Callable[[StepContext], None] | None = None
     partitioned: bool = False
+    extra_sections: tuple[str, ...] = ()
