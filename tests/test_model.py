@@ -7,7 +7,6 @@ import pytest
 from benchmarks.parity import topic_id_mapping
 from topic_pipeline import TopicModel
 from topic_pipeline.model import NotFittedError
-from topic_pipeline.warehouse import query
 
 from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 

@@ -1,7 +1,6 @@
 """In-process Dagster materializations: selective recomputation, overrides, automation, errors."""
 
 import dagster as dg
-import pytest
 
 from assets.definitions import build_definitions, defs
 from assets.stage_assets import build_stage_assets
