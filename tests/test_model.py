@@ -73,3 +73,16 @@ def test_unfitted_model_and_params_contract():
     assert model.get_params()["top_n_words"] == 7 and not hasattr(model, "topics_")
     with pytest.raises(NotFittedError, match="not fitted yet"):
         model.get_topic_info()
+
+
+def test_partial_fit_assigns_new_documents_with_stable_ids(tmp_path):
+    texts = pd.read_parquet(NEWSGROUPS, columns=["text"])["text"].iloc[:900].tolist()
+    embeddings = np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")[:900].copy()
+    model = TopicModel(min_topic_size=5, params={"updates": {"refit_every": 500}}, cache_dir=tmp_path)
+    model.partial_fit(texts[:700], embeddings[:700])
+    first = list(model.topics_)
+    model.partial_fit(texts[700:], embeddings[700:])
+    assert len(model.topics_) == 900 and model.topics_[:700] == first
+    assert set(model.topics_[700:]) - {-1}
+    with pytest.raises(ValueError, match="needs embeddings exactly when"):
+        model.partial_fit(texts[:5])

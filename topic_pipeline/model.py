@@ -76,13 +76,35 @@ class TopicModel:
                       ) -> tuple[list[int], np.ndarray]:
         """Fit on ``documents`` (and their embeddings, if given); return topics and probabilities."""
         store = StageStore(self.cache_dir or tempfile.mkdtemp(prefix="topic_pipeline-"))
-        params = self._pipeline_params(_write_inputs(store.root, documents, embeddings))
+        self._fit_stages(store, list(documents), embeddings, update_mode="refit")
+        return list(self.topics_), self.probabilities_
+
+    def partial_fit(self, documents: Sequence[str], embeddings: np.ndarray | None = None) -> TopicModel:
+        """Add documents: they are placed in the fitted UMAP/HDBSCAN and topic ids stay stable,
+        until ``updates.refit_every`` documents arrived since the last fit (the pipeline's
+        ``updates.mode: assign``). The first call on a model fitted with ``fit`` fits once more
+        to keep its UMAP and HDBSCAN.
+        """
+        if not hasattr(self, "topics_"):
+            store = StageStore(self.cache_dir or tempfile.mkdtemp(prefix="topic_pipeline-"))
+            self._fit_stages(store, list(documents), embeddings, update_mode="assign")
+            return self
+        if (embeddings is None) != (self.embeddings_ is None):
+            raise StageInputError("partial_fit needs embeddings exactly when the model was fitted with embeddings.")
+        combined = None if embeddings is None else np.vstack([self.embeddings_, np.asarray(embeddings, dtype=np.float32)])
+        self._fit_stages(self.store_, self.documents_ + list(documents), combined, update_mode="assign")
+        return self
+
+    def _fit_stages(self, store: StageStore, documents: list[str], embeddings: np.ndarray | None, *,
+                    update_mode: str) -> None:
+        params = self._pipeline_params(_write_inputs(store.root, documents, embeddings), update_mode)
         for stage in FIT_STAGES:
             materialize_stage(stage, params, store, run_id="TopicModel.fit")
         self._read_fitted(store, params)
-        return list(self.topics_), self.probabilities_
+        self.documents_ = documents
+        self.embeddings_ = None if embeddings is None else np.asarray(embeddings, dtype=np.float32)
 
-    def _pipeline_params(self, inputs: dict[str, str | None]) -> PipelineParams:
+    def _pipeline_params(self, inputs: dict[str, str | None], update_mode: str = "refit") -> PipelineParams:
         sections = {name: dict(values) for name, values in (self.params or {}).items()}
         settings = {
             "corpus": {"source": inputs["documents"], "inbox": None, "deduplicate": "none"},
@@ -90,6 +112,7 @@ class TopicModel:
             "clustering": {"min_cluster_size": self.min_topic_size},
             "vectorizer": {"ngram_range": list(self.n_gram_range)},
             "representation": {"top_n_words": self.top_n_words},
+            "updates": {"mode": update_mode},
         }
         for name, values in settings.items():
             sections[name] = values | sections.get(name, {})
