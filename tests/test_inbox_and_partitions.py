@@ -112,17 +112,22 @@ def test_bad_inbox_file_fails_its_own_run_only(inbox_setup):
     _, cursor = _tick(defs, instance, None)
 
     posts.iloc[2000:2010].rename(columns={"text": "body"}).to_csv(inbox / "a_bad.csv", index=False)
+    (inbox / "c_unreadable.parquet").write_bytes(b"PAR1 this is not parquet")
+    posts.iloc[2020:2025].assign(timestamp="next tuesday").to_csv(inbox / "d_dates.csv", index=False)
     repeated = posts.iloc[[0, 1]].assign(doc_id=["again-0", "again-1"])  # known texts under new ids: linked
     pd.concat([posts.iloc[2010:2020], repeated]).to_csv(inbox / "b_good.csv", index=False)
     requests, cursor = _tick(defs, instance, cursor)
     by_file = {Path(r.tags["topic_pipeline/inbox_file"]).name: r for r in requests}
-    assert set(by_file) == {"a_bad.csv", "b_good.csv"}
+    assert set(by_file) == {"a_bad.csv", "b_good.csv", "c_unreadable.parquet", "d_dates.csv"}
 
-    bad = _run(defs, instance, by_file["a_bad.csv"])
-    assert not bad.success
-    message = bad.get_step_failure_events()[0].step_failure_data.user_failure_data.description
-    assert message.startswith(f"Inbox file {inbox / 'a_bad.csv'}:") and "no text column 'text'" in message
-    assert {stage: store.current(stage) for stage in before} == before
+    problems = {"a_bad.csv": "no text column 'text'", "c_unreadable.parquet": "cannot be read",
+                "d_dates.csv": "row 0, column 'timestamp': cannot parse timestamp 'next tuesday'"}
+    for name, problem in problems.items():
+        bad = _run(defs, instance, by_file[name])
+        assert not bad.success
+        message = bad.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+        assert message.startswith(f"Inbox file {inbox / name}:") and problem in message, message
+        assert {stage: store.current(stage) for stage in before} == before
 
     good = _run(defs, instance, by_file["b_good.csv"])
     assert good.success
@@ -182,6 +187,13 @@ def test_sensor_requests_the_weeks_a_file_touches_and_schedule_the_latest(tmp_pa
     stat = (inbox / "april.parquet").stat()
     assert json.loads(cursor) == {str(inbox / "april.parquet"): f"{stat.st_mtime_ns}:{stat.st_size}"}
     assert _tick(defs, instance, cursor)[0] == []
+
+    # the requested range runs in one run: those weeks' partitions and the model over them
+    result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance, tags=requests[0].tags)
+    assert result.success
+    store = StageStore(data_root)
+    assert sorted(store.current_partitions("topics_over_time")) == ["1993-04-04", "1993-04-11", "1993-04-18"]
+    assert query(store, "SELECT count(*) AS n FROM documents")["n"].iloc[0] >= 20
 
     schedule = defs.get_schedule_def("refresh_latest_window")
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=pd.Timestamp("1993-05-04 01:00", tz="UTC"))
