@@ -63,3 +63,15 @@ def fitted_slice(tmp_path_factory):
     ours = fit_ours(NEWSGROUPS_EMBEDDINGS, limit, tmp_path_factory.mktemp("store"), clustering={"min_cluster_size": min_topic_size})
     assert compare(ours, theirs).ari == 1.0
     return texts, ours, theirs
+
+
+@pytest.fixture(scope="session")
+def newsgroups_vectors_parquet(tmp_path_factory):
+    """The precomputed embeddings as a Parquet of doc_id + vector (joins by id, so inbox posts find theirs)."""
+    import numpy as np
+    import pandas as pd
+
+    path = tmp_path_factory.mktemp("vectors") / "vectors.parquet"
+    ids = pd.read_parquet(NEWSGROUPS, columns=["doc_id"])["doc_id"]
+    pd.DataFrame({"doc_id": ids, "vector": list(np.load(NEWSGROUPS_EMBEDDINGS))}).to_parquet(path)
+    return path

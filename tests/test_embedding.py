@@ -48,14 +48,21 @@ def test_precomputed_files_must_align(tmp_path):
     vectors = np.arange(12, dtype=np.float32).reshape(4, 3)
     npy = tmp_path / "v.npy"
     np.save(npy, vectors)
-    assert load_precomputed(npy, ["a", "b"], allow_prefix=True).tolist() == vectors[:2].tolist()
+    assert load_precomputed(npy, ["a", "b"], corpus_rows=[0, 1], corpus_size=2, allow_prefix=True).tolist() == \
+        vectors[:2].tolist()
+    # rows follow the corpus source, e.g. one partition's documents, or after a repeated row was dropped
+    assert load_precomputed(npy, ["c", "a"], corpus_rows=[2, 0], corpus_size=4, allow_prefix=False).tolist() == \
+        vectors[[2, 0]].tolist()
     with pytest.raises(EmbeddingError, match=r"v\.npy have 4 rows but the corpus has 2 documents"):
-        load_precomputed(npy, ["a", "b"], allow_prefix=False)
+        load_precomputed(npy, ["a", "b"], corpus_rows=[0, 1], corpus_size=2, allow_prefix=False)
+    with pytest.raises(EmbeddingError, match=r"document 'x' came from the inbox"):
+        load_precomputed(npy, ["a", "x"], corpus_rows=[0, -1], corpus_size=4, allow_prefix=False)
     parquet = tmp_path / "v.parquet"
     pd.DataFrame({"doc_id": ["b", "a"], "vector": list(vectors[:2])}).to_parquet(parquet)
-    assert load_precomputed(parquet, ["a", "b"], allow_prefix=False).tolist() == [vectors[1].tolist(), vectors[0].tolist()]
+    by_id = {"corpus_rows": [-1, -1], "corpus_size": 0, "allow_prefix": False}
+    assert load_precomputed(parquet, ["a", "b"], **by_id).tolist() == [vectors[1].tolist(), vectors[0].tolist()]
     with pytest.raises(EmbeddingError, match=r"no vector for doc_id 'c'"):
-        load_precomputed(parquet, ["a", "c"], allow_prefix=False)
+        load_precomputed(parquet, ["a", "c"], **by_id)
 
 
 def test_vector_columns_round_trip():

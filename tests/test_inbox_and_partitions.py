@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -19,7 +20,7 @@ from topic_pipeline.params import EmbeddingParams, load_params
 from topic_pipeline.store import StageStore
 from topic_pipeline.warehouse import query
 
-from conftest import NEWSGROUPS, newsgroups_slice_params
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS, newsgroups_slice_params
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -160,6 +161,13 @@ def test_weekly_backfill_from_the_command_line_then_one_week(tmp_path):
                                       ("03-28", "04-04", "04-11", "04-18", "04-25", "05-02", "05-09", "05-16", "05-23")]
     per_week = query(store, "SELECT CAST(sum(frequency) AS INTEGER) AS n FROM topics_over_time")["n"].iloc[0]
     assert per_week == query(store, "SELECT count(*) AS n FROM documents WHERE timestamp IS NOT NULL")["n"].iloc[0]
+    # a week's embeddings are the precomputed rows of its own posts
+    week = store.current_dir("embeddings", "1993-04-18")
+    table = pd.read_parquet(week / "embeddings.parquet")
+    position = {doc_id: row for row, doc_id in enumerate(pd.read_parquet(NEWSGROUPS, columns=["doc_id"])["doc_id"])}
+    reference = np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")
+    assert len(table) > 10
+    assert np.array_equal(np.vstack(table["vector"].to_numpy()), reference[[position[d] for d in table["doc_id"]]])
 
     rerun = subprocess.run([sys.executable, "-m", "assets.cli", "run", "--partition", "1993-04-18"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -171,11 +179,13 @@ def test_weekly_backfill_from_the_command_line_then_one_week(tmp_path):
     assert not runs["computed"].any()  # same data: that week's outputs and the global model are reused
 
 
-def test_sensor_requests_the_weeks_a_file_touches_and_schedule_the_latest(tmp_path, write_params, data_root):
+def test_sensor_requests_the_weeks_a_file_touches_and_schedule_the_latest(tmp_path, write_params, data_root,
+                                                                          newsgroups_vectors_parquet):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     params = _partitioned_params()
     params["corpus"]["inbox"] = str(inbox)
+    params["embedding"]["precomputed"] = str(newsgroups_vectors_parquet)
     write_params(params)
     defs, instance = build_definitions(load_params()), dg.DagsterInstance.ephemeral()
     posts = _distinct_posts()

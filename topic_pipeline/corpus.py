@@ -20,7 +20,7 @@ from topic_pipeline.errors import CorpusError
 from topic_pipeline.params import CorpusParams
 
 TWENTY_NEWSGROUPS = "20newsgroups"
-DOCUMENT_COLUMNS = ("doc_id", "text", "timestamp", "label", "doc_hash", "ingested_at", "source")
+DOCUMENT_COLUMNS = ("doc_id", "text", "timestamp", "label", "doc_hash", "ingested_at", "source", "corpus_row")
 LINK_COLUMNS = ("doc_id", "duplicate_of", "source", "timestamp", "ingested_at")
 _DEFAULT_OPTIONAL_COLUMNS = {"id_column": "doc_id", "timestamp_column": "timestamp", "label_column": "label"}
 
@@ -47,6 +47,7 @@ def load_corpus(params: CorpusParams) -> pd.DataFrame:
         frame = frame.iloc[: params.limit].reset_index(drop=True)
     if frame.empty:
         raise CorpusError(f"Corpus {params.source!r} has no documents.")
+    frame["corpus_row"] = np.arange(len(frame), dtype=np.int64)  # aligns row-wise precomputed embeddings
     frame = _drop_repeated_rows(frame)
     frame["doc_hash"] = [hash_text(text) for text in frame["text"]]
     return frame.loc[:, list(DOCUMENT_COLUMNS)]
@@ -59,6 +60,7 @@ class LoadedDocuments:
     documents: pd.DataFrame
     links: pd.DataFrame
     skipped_files: dict[str, str]
+    corpus_size: int
 
 
 def source_signature(params: CorpusParams) -> tuple:
@@ -95,11 +97,13 @@ def load_documents(params: CorpusParams, *, required_file: Path | None = None) -
     run was started for) its error is raised instead.
     """
     frames = [load_corpus(params)]
+    corpus_size = int(frames[0]["corpus_row"].max()) + 1
     skipped: dict[str, str] = {}
     for path in inbox_files(params):
         try:
             frame = _read_file(path, params)
             frame["doc_hash"] = [hash_text(text) for text in frame["text"]]
+            frame["corpus_row"] = -1  # not part of the corpus source
             _drop_repeated_rows(pd.concat([*frames, frame], ignore_index=True))  # id clashes with earlier rows
             frames.append(frame.loc[:, list(DOCUMENT_COLUMNS)])
         except CorpusError as exc:
@@ -111,7 +115,7 @@ def load_documents(params: CorpusParams, *, required_file: Path | None = None) -
             raise CorpusError(f"Inbox file {required_file} does not exist any more.")
     combined = _drop_repeated_rows(pd.concat(frames, ignore_index=True))
     documents, links = _link_repeated_texts(combined, params.deduplicate, first_inbox_row=len(frames[0]))
-    return LoadedDocuments(documents, links, skipped)
+    return LoadedDocuments(documents, links, skipped, corpus_size)
 
 
 def _link_repeated_texts(frame: pd.DataFrame, mode: str, *, first_inbox_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:

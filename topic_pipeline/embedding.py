@@ -100,12 +100,15 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_precomputed(path: Path, doc_ids: Sequence[str], *, allow_prefix: bool) -> np.ndarray:
-    """Read precomputed vectors aligned with ``doc_ids``.
+def load_precomputed(path: Path, doc_ids: Sequence[str], *, corpus_rows: Sequence[int], corpus_size: int,
+                     allow_prefix: bool) -> np.ndarray:
+    """Read precomputed vectors for ``doc_ids``.
 
-    A ``.npy`` file is aligned by row (its first rows are used when the corpus
-    was cut with ``corpus.limit``); a Parquet file is joined on ``doc_id`` with
-    its one list-of-floats column.
+    A ``.npy`` file is aligned with the rows of the corpus source: document i
+    takes row ``corpus_rows[i]`` (so partitions and dropped repeats stay
+    aligned); it must have ``corpus_size`` rows, or more when the corpus was
+    cut with ``corpus.limit``. A Parquet file is joined on ``doc_id`` with its
+    one list-of-floats column.
 
     Raises
     ------
@@ -121,13 +124,19 @@ def load_precomputed(path: Path, doc_ids: Sequence[str], *, allow_prefix: bool) 
             raise EmbeddingError(f"Precomputed embeddings {path} cannot be read: {exc}") from exc
         if vectors.ndim != 2:
             raise EmbeddingError(f"Precomputed embeddings {path}: expected a 2-d array, got shape {vectors.shape}.")
-        n = len(doc_ids)
-        if len(vectors) < n or (len(vectors) > n and not allow_prefix):
+        rows = np.asarray(corpus_rows, dtype=np.int64)
+        if len(vectors) < corpus_size or (len(vectors) > corpus_size and not allow_prefix):
             raise EmbeddingError(
-                f"Precomputed embeddings {path} have {len(vectors)} rows but the corpus has {n} documents; "
+                f"Precomputed embeddings {path} have {len(vectors)} rows but the corpus has {corpus_size} documents; "
                 "rows must align with the corpus (set corpus.limit to use a prefix)."
             )
-        return np.asarray(vectors[:n], dtype=np.float32)
+        if (rows < 0).any():
+            doc_id = doc_ids[int(np.flatnonzero(rows < 0)[0])]
+            raise EmbeddingError(
+                f"Precomputed embeddings {path}: document {doc_id!r} came from the inbox and has no row in a "
+                "row-aligned .npy; use a Parquet of doc_id + vector, or a model."
+            )
+        return np.asarray(vectors[rows], dtype=np.float32)
     if path.suffix == ".parquet":
         return _load_precomputed_parquet(path, doc_ids)
     raise EmbeddingError(f"Precomputed embeddings {path}: use a .npy (row-aligned) or .parquet (doc_id + vector) file.")

@@ -32,9 +32,8 @@ def _load_documents_once(ctx: PrepareContext) -> LoadedDocuments:
 def prepare_documents(ctx: PrepareContext) -> tuple[str, LoadedDocuments]:
     loaded = _load_documents_once(ctx)
     if ctx.window is not None:
-        loaded = LoadedDocuments(
-            _in_window(loaded.documents, ctx.window), _in_window(loaded.links, ctx.window), loaded.skipped_files
-        )
+        loaded = LoadedDocuments(_in_window(loaded.documents, ctx.window), _in_window(loaded.links, ctx.window),
+                                 loaded.skipped_files, loaded.corpus_size)
     digest = hashlib.blake2b(digest_size=16)
     for frame in (loaded.documents, loaded.links):
         digest.update(pd.util.hash_pandas_object(frame.drop(columns=["ingested_at"]), index=False).to_numpy().tobytes())
@@ -56,6 +55,7 @@ def compute_documents(ctx: StepContext) -> dict[str, Any]:
     artifacts.write_table(ctx.out, "links", loaded.links)
     return {
         "rows": len(frame),
+        "corpus_rows": loaded.corpus_size,
         "unique_texts": int(frame["doc_hash"].nunique()),
         "linked_repeats": len(loaded.links),
         "skipped_inbox_files": len(loaded.skipped_files),
@@ -73,11 +73,13 @@ def prepare_embeddings(ctx: PrepareContext) -> tuple[str, None]:
 
 
 def compute_embeddings(ctx: StepContext) -> dict[str, Any]:
-    docs = ctx.read_table("documents", "documents", ["doc_id", "doc_hash", "text"])
+    docs = ctx.read_table("documents", "documents", ["doc_id", "doc_hash", "text", "corpus_row"])
     settings = ctx.params.embedding
     if settings.precomputed:
         vectors = load_precomputed(
-            Path(settings.precomputed), docs["doc_id"].tolist(), allow_prefix=ctx.input_params("documents")["limit"] is not None
+            Path(settings.precomputed), docs["doc_id"].tolist(), corpus_rows=docs["corpus_row"].to_numpy(),
+            corpus_size=artifacts.read_manifest(ctx.inputs["documents"][0])["metadata"]["corpus_rows"],
+            allow_prefix=ctx.input_params("documents")["limit"] is not None,
         )
         newly_embedded = 0
     else:
