@@ -37,6 +37,9 @@ def fit_clusterer(reduced: np.ndarray, params: ClusteringParams, *, prediction_d
         cluster_selection_epsilon=params.cluster_selection_epsilon,
         allow_single_cluster=params.allow_single_cluster,
         prediction_data=prediction_data,
+        # one process: HDBSCAN's loky worker pool deadlocks at exit inside Dagster's step subprocesses
+        # (seen on 18k documents); labels are identical and 2 cores gain little
+        core_dist_n_jobs=1,
     ).fit(reduced)
     return model, np.asarray(model.labels_, dtype=np.int64), np.asarray(model.probabilities_, dtype=np.float64)
 
