@@ -67,11 +67,12 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
     """The asset for ``stage``; ``params`` (None if the file is invalid) sets its code version and partitions."""
     code_version = stage_code_version(stage, params) if params is not None else "params-invalid"
     definition_metadata = {"params": dg.MetadataValue.json(section_params(stage, params))} if params and stage.section else {}
-    partitions = time_partitions(params) if stage.partitioned else None
+    pipeline_partitions = time_partitions(params)
+    partitions = pipeline_partitions if stage.partitioned else None
 
     @dg.asset(
         name=stage.name,
-        deps=_deps(stage, time_partitions(params)),
+        deps=_deps(stage, pipeline_partitions),
         description=stage.description,
         group_name=GROUP,
         code_version=code_version,
@@ -80,7 +81,7 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         kinds={"duckdb"} if stage.name == "warehouse" else {"parquet"},
         partitions_def=partitions,
         # every asset single-run when partitioned: one run (and one global refit) covers a whole range
-        backfill_policy=dg.BackfillPolicy.single_run() if time_partitions(params) is not None else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if pipeline_partitions is not None else None,
     )
     def stage_asset(context: dg.AssetExecutionContext, config: ParamOverrides, pipeline: PipelineResource) -> dg.MaterializeResult:
         try:
