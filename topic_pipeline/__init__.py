@@ -1,6 +1,28 @@
-"""topic_pipeline: BERTopic-style topic modeling as cached stages (no Dagster import here)."""
+"""topic_pipeline: BERTopic-style topic modeling as cached stages (no Dagster import here).
+
+``TopicModel`` and the representation models are imported on first use, so
+importing one stage module does not pull in the whole facade.
+"""
 
 from topic_pipeline.errors import TopicPipelineError
-from topic_pipeline.model import TopicModel
 
-__all__ = ["TopicModel", "TopicPipelineError"]
+__all__ = ["BaseCluster", "BaseDimensionalityReduction", "ClassTfidfTransformer", "KeyBERTInspired",
+           "MaximalMarginalRelevance", "PartOfSpeech", "TopicModel", "TopicPipelineError"]
+
+_LAZY = {
+    "TopicModel": "topic_pipeline.model",
+    "KeyBERTInspired": "topic_pipeline.aspects",
+    "MaximalMarginalRelevance": "topic_pipeline.aspects",
+    "PartOfSpeech": "topic_pipeline.aspects",
+    "BaseCluster": "topic_pipeline.placeholders",
+    "BaseDimensionalityReduction": "topic_pipeline.placeholders",
+    "ClassTfidfTransformer": "topic_pipeline.placeholders",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'topic_pipeline' has no attribute {name!r}")

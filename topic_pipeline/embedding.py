@@ -41,8 +41,39 @@ def resolve_model_location(name: str) -> str:
     return name
 
 
-@functools.lru_cache(maxsize=4)
+_REGISTERED_MODELS: dict[str, Any] = {}
+
+
+def register_model(model: Any) -> str:
+    """Make an embedding model object available by name in this process; return the name.
+
+    ``TopicModel(embedding_model=<object>)`` registers its object so that the
+    stages, which only see ``embedding.model`` (a name), embed with it. The
+    name comes from the model's own card or path, so the per-document cache
+    stays valid across processes for the same model.
+    """
+    if not hasattr(model, "encode"):
+        raise EmbeddingError(
+            f"The embedding model {type(model).__name__} has no encode method; "
+            "give a sentence-transformers model, its name or a local path."
+        )
+    card = getattr(model, "model_card_data", None)
+    name = getattr(card, "base_model", None) or getattr(model, "name_or_path", None) or \
+        f"{type(model).__module__}.{type(model).__qualname__}"
+    name = str(name)
+    _REGISTERED_MODELS[name] = model
+    return name
+
+
 def load_sentence_model(name: str, device: str | None = None) -> Any:
+    """The model registered under ``name`` in this process, else the loaded SentenceTransformer."""
+    if name in _REGISTERED_MODELS:
+        return _REGISTERED_MODELS[name]
+    return _load_sentence_model(name, device)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_sentence_model(name: str, device: str | None = None) -> Any:
     """Load (once per process) a SentenceTransformer by name or path."""
     location = resolve_model_location(name)
     if Path(location).exists():

@@ -28,6 +28,9 @@ Deduplicate = Literal["inbox", "all", "none"]
 Granularity = Literal["day", "week", "month"]
 UpdateMode = Literal["refit", "assign"]
 PreprocessLanguage = Literal["english", "none"]
+ReductionMethod = Literal["umap", "pca", "none"]
+ClusteringMethod = Literal["hdbscan", "fast_hdbscan", "kmeans", "labels"]
+OutlierStrategy = Literal["probabilities", "distributions", "c-tf-idf", "embeddings"]
 
 
 class _Section(BaseModel):
@@ -70,9 +73,27 @@ class EmbeddingParams(_Section):
     device: str | None = None
 
 
-class ReductionParams(_Section):
-    """UMAP settings; BERTopic's defaults except a fixed ``random_state``."""
+class EstimatorSpec(_Section):
+    """Any scikit-learn-style estimator by import path: ``{class_path: sklearn.decomposition.PCA, params: {...}}``."""
 
+    class_path: str = Field(pattern=r"^[A-Za-z_][\w.]*\.[A-Za-z_]\w*$")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReductionParams(_Section):
+    """UMAP settings; BERTopic's defaults except a fixed ``random_state``.
+
+    ``method``: ``umap`` (BERTopic's default), ``pca`` (``n_components``,
+    ``random_state``) or ``none`` (the embeddings as they are: BERTopic's
+    ``BaseDimensionalityReduction``). ``estimator`` names any other class with
+    ``fit``/``transform`` and overrides ``method``. ``supervised: true`` gives
+    the documents' labels to the reducer as ``y`` (-1 or empty = unlabeled:
+    semi-supervised), as ``fit_transform(docs, y=...)`` does in BERTopic.
+    """
+
+    method: ReductionMethod = "umap"
+    estimator: EstimatorSpec | None = None
+    supervised: bool = False
     n_neighbors: int = Field(default=15, ge=2)
     n_components: int = Field(default=5, ge=1)
     min_dist: float = Field(default=0.0, ge=0.0)
@@ -82,8 +103,21 @@ class ReductionParams(_Section):
 
 
 class ClusteringParams(_Section):
-    """HDBSCAN settings; ``min_cluster_size`` is BERTopic's ``min_topic_size``."""
+    """HDBSCAN settings; ``min_cluster_size`` is BERTopic's ``min_topic_size``.
 
+    ``method``: ``hdbscan`` (default), ``fast_hdbscan`` (same settings, if
+    installed), ``kmeans`` (``n_clusters``; no outliers) or ``labels``
+    (manual topic modeling: each document's label is its topic, as BERTopic
+    with ``BaseCluster`` and ``y``). ``estimator`` names any other class with
+    ``fit`` and ``labels_``. ``calculate_probabilities`` keeps HDBSCAN's
+    topic-membership matrix (BERTopic's ``calculate_probabilities=True``).
+    """
+
+    method: ClusteringMethod = "hdbscan"
+    estimator: EstimatorSpec | None = None
+    n_clusters: int = Field(default=50, ge=1)
+    random_state: int | None = 42
+    calculate_probabilities: bool = False
     min_cluster_size: int = Field(default=10, ge=2)
     min_samples: int | None = Field(default=None, ge=1)
     metric: str = "euclidean"
@@ -92,11 +126,54 @@ class ClusteringParams(_Section):
     allow_single_cluster: bool = False
 
 
+class OutlierParams(_Section):
+    """Reassign outlier documents (BERTopic's ``reduce_outliers`` + ``update_topics``)."""
+
+    strategy: OutlierStrategy = "distributions"
+    threshold: float = Field(default=0.0, ge=0.0)
+
+
 class TopicsParams(_Section):
     """How raw clusters become topic ids: sorted by size, largest = 0, outliers -1.
 
-    Topic reduction (``nr_topics``) and outlier reassignment will live here.
+    ``nr_topics``: an int merges similar topics down to that many, the outlier
+    topic -1 counted as one (as in BERTopic); ``auto`` merges with HDBSCAN
+    over topic vectors; ``use_ctfidf`` compares c-TF-IDF rows instead
+    of topic embeddings. ``outliers`` reassigns outlier documents afterwards.
     """
+
+    nr_topics: int | Literal["auto"] | None = None
+    use_ctfidf: bool = False
+    outliers: OutlierParams | None = None
+
+    @field_validator("nr_topics")
+    @classmethod
+    def _at_least_two(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 2:
+            raise ValueError(f"must be 'auto' or an integer >= 2, got {value}")
+        return value
+
+
+class GuidanceParams(_Section):
+    """Guided and zero-shot topic modeling (BERTopic's ``seed_topic_list``, ``zeroshot_topic_list``).
+
+    Seed lists pull matching documents together before UMAP (and their words
+    get a 1.2 c-TF-IDF boost); zero-shot topics take every document whose
+    embedding is at least ``zeroshot_min_similarity`` (cosine) to a topic
+    name's embedding, and the rest is clustered. Both embed with
+    ``embedding.model``.
+    """
+
+    seed_topic_list: list[list[str]] | None = None
+    zeroshot_topic_list: list[str] | None = None
+    zeroshot_min_similarity: float = Field(default=0.7, ge=-1.0, le=1.0)
+
+    @field_validator("seed_topic_list", "zeroshot_topic_list")
+    @classmethod
+    def _not_empty(cls, value: list | None) -> list | None:
+        if value is not None and (not value or any(not item for item in value)):
+            raise ValueError("must be null or a non-empty list of non-empty entries")
+        return value
 
 
 class VectorizerParams(_Section):
@@ -134,6 +211,15 @@ class RepresentationParams(_Section):
     nr_repr_docs: int = Field(default=3, ge=1)
     nr_repr_samples: int = Field(default=500, ge=1)
     name_words: int = Field(default=4, ge=1)
+    aspects: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("aspects")
+    @classmethod
+    def _known_models(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from topic_pipeline.aspects import parse_representation
+
+        parse_representation(value)  # raises with the valid model names
+        return value
 
 
 class HierarchyParams(_Section):
@@ -179,6 +265,7 @@ class UpdatesParams(_Section):
 
     mode: UpdateMode = "refit"
     refit_every: int = Field(default=1000, ge=1)
+    keep_models: bool = False
 
 
 class PipelineParams(_Section):
@@ -188,6 +275,7 @@ class PipelineParams(_Section):
     embedding: EmbeddingParams = EmbeddingParams()
     reduction: ReductionParams = ReductionParams()
     clustering: ClusteringParams = ClusteringParams()
+    guidance: GuidanceParams = GuidanceParams()
     topics: TopicsParams = TopicsParams()
     vectorizer: VectorizerParams = VectorizerParams()
     ctfidf: CtfidfParams = CtfidfParams()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from topic_pipeline.errors import StageInputError, StoreError
+from topic_pipeline.estimators import estimator_fingerprint
 from topic_pipeline.params import PipelineParams, fingerprint
 from topic_pipeline.stages import STAGES, PrepareContext, Stage, StepContext, TimeWindow
 from topic_pipeline.store import MANIFEST, StageStore, write_json
@@ -92,8 +93,12 @@ def materialize_stage(
     log: logging.Logger | None = None,
     window: TimeWindow | None = None,
     inbox_file: str | None = None,
+    estimator: Any | None = None,
 ) -> StageOutcome:
     """Reuse or compute stage ``name`` (one partition of it, for a partitioned stage).
+
+    ``estimator`` is an object the stage fits instead of the one its params
+    describe (``TopicModel(umap_model=...)``); its content hash joins the key.
 
     Raises
     ------
@@ -118,10 +123,12 @@ def materialize_stage(
     inputs, input_keys = resolve_inputs(stage, params, store, window)
     prepare = PrepareContext(params=params, store=store, window=window, inbox_file=inbox_file, inputs=inputs)
     extra, prepared = stage.prepare(prepare) if stage.prepare else (None, None)
+    if estimator is not None:
+        extra = f"{extra or ''}|estimator:{estimator_fingerprint(estimator)}"
     used = section_params(stage, params)
     key = stage_key(stage, used, input_keys, extra, window.key if window else None)
     ctx = StepContext(params=params, inputs=inputs, out=store.output_dir(name, key), store=store, log=log,
-                      prepared=prepared, window=window, key=key)
+                      prepared=prepared, window=window, key=key, estimator=estimator)
 
     computed = not store.has(name, key)
     if computed:

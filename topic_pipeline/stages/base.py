@@ -53,6 +53,7 @@ class StepContext:
     prepared: Any = None
     window: TimeWindow | None = None
     key: str = ""
+    estimator: Any = None
 
     def input_dir(self, stage: str) -> Path:
         folders = self.inputs[stage]

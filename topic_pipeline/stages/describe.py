@@ -14,28 +14,45 @@ from topic_pipeline import artifacts, plots
 from topic_pipeline.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, topic_tree
 from topic_pipeline.over_time import bin_timestamps, topics_per_group
 from topic_pipeline.params import VectorizerParams
-from topic_pipeline.representation import representative_documents, top_words, topic_name
+from topic_pipeline.fitted_topics import main_words_and_aspects
+from topic_pipeline.representation import representative_documents, topic_name
 from topic_pipeline.stages.base import PrepareContext, StepContext
 from topic_pipeline.topics import topic_sizes
-from topic_pipeline.vectorize import make_vectorizer
+from topic_pipeline.vectorize import TopicBags, make_vectorizer
 
 
 def compute_representations(ctx: StepContext) -> dict[str, Any]:
+    from topic_pipeline.stages.model import sentence_encoder
+
     settings = ctx.params.representation
-    bags, weights_dir = ctx.input_dir("vectorized_bags"), ctx.input_dir("ctfidf")
-    topic_ids = np.asarray(artifacts.read_array(bags, "topic_ids"))
-    vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
+    bags_dir, weights_dir = ctx.input_dir("vectorized_bags"), ctx.input_dir("ctfidf")
+    bags = TopicBags(
+        topic_ids=np.asarray(artifacts.read_array(bags_dir, "topic_ids")),
+        vocabulary=artifacts.read_table(bags_dir, "vocabulary")["term"].to_numpy(),
+        topic_term_counts=artifacts.read_sparse(bags_dir, "topic_term_counts"),
+        doc_term_counts=artifacts.read_sparse(bags_dir, "doc_term_counts"),
+    )
+    topic_ids = bags.topic_ids
     weights = artifacts.read_sparse(weights_dir, "ctfidf")
+    idf = np.asarray(artifacts.read_array(weights_dir, "idf"))
+    reduce_frequent_words = ctx.input_params("ctfidf")["reduce_frequent_words"]
     docs = ctx.read_table("documents", "documents", ["doc_id", "text"])
     topics = ctx.read_table("topic_assignments", "topic_assignments", ["topic_id"])["topic_id"].to_numpy()
-    words = top_words(weights, vocabulary, settings.top_n_words)
+    # vectors of the embedding model itself; precomputed ones may come from another model, so
+    # representative documents are embedded again then (as BERTopic's update_topics does)
+    same_model = settings.aspects and ctx.params.embedding.precomputed is None
+    embeddings = ctx.read_vectors("embeddings", "embeddings") if same_model else None
+    main, aspects = main_words_and_aspects(
+        weights, bags, idf, topics, docs["text"].tolist(), settings, reduce_frequent_words=reduce_frequent_words,
+        embed=sentence_encoder(ctx.params.embedding) if settings.aspects else None, embeddings=embeddings)
+    words = [main[int(t)] for t in topic_ids]
     representative = representative_documents(
         topics,
         topic_ids,
-        artifacts.read_sparse(bags, "doc_term_counts"),
+        bags.doc_term_counts,
         weights,
-        np.asarray(artifacts.read_array(weights_dir, "idf")),
-        reduce_frequent_words=ctx.input_params("ctfidf")["reduce_frequent_words"],
+        idf,
+        reduce_frequent_words=reduce_frequent_words,
         n_samples=settings.nr_repr_samples,
         n_docs=settings.nr_repr_docs,
     )
@@ -48,10 +65,13 @@ def compute_representations(ctx: StepContext) -> dict[str, Any]:
             "representation": [[word for word, _ in w] for w in words],
             "representative_docs": [docs["text"].iloc[representative[int(t)]].tolist() for t in topic_ids],
             "representative_doc_ids": [docs["doc_id"].iloc[representative[int(t)]].tolist() for t in topic_ids],
+            "representative_rows": [representative[int(t)] for t in topic_ids],
         }
     )
     term_rows = pd.DataFrame(
-        [(int(t), "Main", rank, word, weight) for t, w in zip(topic_ids, words, strict=True) for rank, (word, weight) in enumerate(w)],
+        [(int(t), aspect, rank, word, weight)
+         for aspect, by_topic in {"Main": dict(zip(topic_ids.tolist(), words, strict=True)), **aspects}.items()
+         for t, w in by_topic.items() for rank, (word, weight) in enumerate(w)],
         columns=["topic_id", "aspect", "rank", "term", "weight"],
     )
     artifacts.write_table(ctx.out, "topics", topic_rows)

@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from topic_pipeline import artifacts
-from topic_pipeline.clustering import assign_clusters, fit_clusterer
-from topic_pipeline.ctfidf import ctfidf_transform, fit_idf
+from topic_pipeline.clustering import assign_clusters, fit_clusterer, is_hdbscan
+from topic_pipeline.ctfidf import ctfidf_transform
+from topic_pipeline.fitted_topics import reassign_outliers, reduce_topic_ids, seeded_idf
 from topic_pipeline.reduction import fit_reducer, transform_embeddings
 from topic_pipeline.stages.base import PrepareContext, StepContext
-from topic_pipeline.topics import sort_topics_by_size, topic_sizes
+from topic_pipeline.topic_reduction import renumber_by_frequency
+from topic_pipeline.topics import topic_sizes
 from topic_pipeline.vectorize import vectorize_topics
 
 FITTED_MODEL = "fitted_model.joblib"
@@ -36,8 +38,9 @@ def _fitted_base(ctx: PrepareContext, stage: str, section: str, upstream_fit: st
     if key is None or not ctx.store.has(stage, key):
         return "", None
     manifest = ctx.store.manifest(stage, key)
-    same_settings = {k: v for k, v in manifest["params"].items() if k != "updates"} == \
-        ctx.params.section(section).model_dump(mode="json")
+    expected = ctx.params.section(section).model_dump(mode="json") | {
+        "guidance": ctx.params.guidance.model_dump(mode="json")}
+    same_settings = {k: v for k, v in manifest["params"].items() if k != "updates"} == expected
     fit = manifest["metadata"].get("fit_key")
     if not same_settings or fit is None or manifest["metadata"].get("upstream_fit_key") != upstream_fit:
         return "", None
@@ -90,13 +93,54 @@ def prepare_reduced(ctx: PrepareContext) -> tuple[str, Path | None]:
     return _fitted_base(ctx, "reduced_embeddings", "reduction", None)
 
 
+def document_labels(ctx: StepContext, doc_ids: pd.Series) -> np.ndarray:
+    """Each document's label as an integer class (-1 = unlabeled), for supervised UMAP and manual topics.
+
+    Integer labels are kept; other labels (class names) are numbered in order of first appearance.
+    """
+    docs = ctx.read_table("documents", "documents", ["doc_id", "label"]).drop_duplicates("doc_id").set_index("doc_id")
+    labels = docs["label"].reindex(doc_ids)
+    numeric = pd.to_numeric(labels, errors="coerce")
+    if numeric.notna().sum() == labels.notna().sum() and (numeric.dropna() % 1 == 0).all():
+        return numeric.fillna(-1).to_numpy(dtype=np.int64)
+    codes, _ = pd.factorize(labels.astype(object).where(labels.notna(), None), use_na_sentinel=True)
+    return codes.astype(np.int64)
+
+
+def _keeps_models(ctx: StepContext) -> bool:
+    return (ctx.params.updates.mode == "assign" or ctx.params.updates.keep_models
+            or ctx.params.guidance.zeroshot_topic_list is not None)
+
+
+def _reducer_targets(ctx: StepContext, doc_ids: pd.Series, embeddings: np.ndarray
+                     ) -> tuple[np.ndarray | None, np.ndarray]:
+    """``y`` for the reducer (labels when supervised, seed topics when guided) and the embeddings to reduce."""
+    y = document_labels(ctx, doc_ids) if ctx.params.reduction.supervised else None
+    seeds = ctx.params.guidance.seed_topic_list
+    if seeds:
+        from topic_pipeline.guided import guide_embeddings
+
+        embed = sentence_encoder(ctx.params.embedding)
+        seeded, embeddings = guide_embeddings(embeddings, seeds, embed)
+        y = seeded if y is None else np.where(y == -1, seeded, y)
+    return y, embeddings
+
+
+def sentence_encoder(params: Any) -> Any:
+    """``texts -> vectors`` with the configured model (guided and zero-shot topics embed their words)."""
+    from topic_pipeline.embedding import embed_texts
+
+    return lambda texts: embed_texts(list(texts), params)
+
+
 def compute_reduced(ctx: StepContext) -> dict[str, Any]:
     doc_ids = ctx.read_table("embeddings", "embeddings", ["doc_id"])["doc_id"]
     embeddings = ctx.read_vectors("embeddings", "embeddings")
     assign = ctx.params.updates.mode == "assign"
     previous, new = _arrivals(ctx, doc_ids, ctx.prepared, "reduced_embeddings") if assign else (None, None)
     if previous is None:
-        model, reduced = fit_reducer(embeddings, ctx.params.reduction)
+        y, embeddings = _reducer_targets(ctx, doc_ids, embeddings)
+        model, reduced = fit_reducer(embeddings, ctx.params.reduction, y=y, estimator=ctx.estimator)
         fitted, fit_key, base = np.ones(len(doc_ids), dtype=bool), ctx.key, None
     else:
         model, base = None, ctx.prepared
@@ -106,7 +150,7 @@ def compute_reduced(ctx: StepContext) -> dict[str, Any]:
             reduced[new] = transform_embeddings(_load_model(base), embeddings[new])
         fitted = previous["fitted"].reindex(doc_ids, fill_value=False).to_numpy()
         fit_key = artifacts.read_manifest(base)["metadata"]["fit_key"]
-    if assign:
+    if _keeps_models(ctx):
         _keep_model(model, base, ctx.out)
     artifacts.write_vectors(ctx.out, "reduced_embeddings", doc_ids, reduced, fitted=pd.Series(fitted))
     return {"rows": len(reduced), "dimensions": int(reduced.shape[1]), "fitted_documents": int(fitted.sum()),
@@ -121,13 +165,25 @@ def compute_clusters(ctx: StepContext) -> dict[str, Any]:
     table = ctx.read_table("reduced_embeddings", "reduced_embeddings", ["doc_id"])
     doc_ids = table["doc_id"]
     reduced = ctx.read_vectors("reduced_embeddings", "reduced_embeddings")
+    settings = ctx.params.clustering
     assign = ctx.params.updates.mode == "assign"
     previous, new = _arrivals(ctx, doc_ids, ctx.prepared, "clusters") if assign else (None, None)
+    membership = None
     if previous is None:
-        model, labels, probabilities = fit_clusterer(reduced, ctx.params.clustering, prediction_data=assign)
+        given = document_labels(ctx, doc_ids) if settings.method == "labels" or ctx.params.reduction.supervised else None
+        if ctx.params.guidance.zeroshot_topic_list:
+            model, labels, probabilities, zeroshot = _cluster_with_zeroshot(ctx, doc_ids, given)
+        else:
+            model, labels, probabilities = fit_clusterer(reduced, settings, prediction_data=_keeps_models(ctx),
+                                                         estimator=ctx.estimator, labels=given)
+            zeroshot = None
+        if settings.calculate_probabilities and model is not None and is_hdbscan(model) and zeroshot is None:
+            from hdbscan import all_points_membership_vectors
+
+            membership = np.atleast_2d(all_points_membership_vectors(model)).astype(np.float64)
         fitted, fit_key, base = np.ones(len(doc_ids), dtype=bool), ctx.key, None
     else:
-        model, base = None, ctx.prepared
+        model, base, zeroshot = None, ctx.prepared, None
         labels = previous["cluster"].reindex(doc_ids).to_numpy(copy=True)
         probabilities = previous["probability"].reindex(doc_ids).to_numpy(copy=True)
         if new.any():
@@ -135,36 +191,114 @@ def compute_clusters(ctx: StepContext) -> dict[str, Any]:
         labels = labels.astype(np.int64)
         fitted = previous["fitted"].reindex(doc_ids, fill_value=False).to_numpy()
         fit_key = artifacts.read_manifest(base)["metadata"]["fit_key"]
-    if assign:
+    if _keeps_models(ctx) and (model is not None or base is not None):
         _keep_model(model, base, ctx.out)
+    if membership is not None:
+        artifacts.write_array(ctx.out, "membership", membership)
     artifacts.write_table(ctx.out, "clusters", pd.DataFrame(
         {"doc_id": doc_ids, "cluster": labels, "probability": probabilities, "fitted": fitted}))
+    if zeroshot is not None:
+        artifacts.write_table(ctx.out, "zeroshot_topics", zeroshot)
     return {
         "rows": len(labels),
         "clusters": int(len(set(labels.tolist()) - {-1})),
         "outliers": int((labels == -1).sum()),
         "fitted_documents": int(fitted.sum()),
+        "zeroshot_documents": 0 if zeroshot is None else int(zeroshot["documents"].sum()),
         "fit_key": fit_key if assign else None,
         "upstream_fit_key": _input_fit_key(ctx, "reduced_embeddings") if assign else None,
     }
 
 
+def _cluster_with_zeroshot(ctx: StepContext, doc_ids: pd.Series, given: np.ndarray | None
+                           ) -> tuple[object | None, np.ndarray, np.ndarray, pd.DataFrame]:
+    """Zero-shot topics first, then cluster the rest in the fitted reducer's space (BERTopic's order).
+
+    The labels returned are final topic ids (zero-shot topics first, as
+    BERTopic numbers them); the table names the zero-shot topics.
+    """
+    from topic_pipeline.guided import combine_zeroshot_topics, reduce_unassigned, zeroshot_match, zeroshot_probabilities
+    from topic_pipeline.topics import topic_embeddings
+
+    guidance = ctx.params.guidance
+    embeddings = ctx.read_vectors("embeddings", "embeddings")
+    _, embeddings = _reducer_targets(ctx, doc_ids, embeddings)  # the guided vectors when seeds are given too
+    match = zeroshot_match(embeddings, guidance.zeroshot_topic_list, sentence_encoder(ctx.params.embedding),
+                           guidance.zeroshot_min_similarity)
+    rest = ~match.assigned
+    model, clustered, strengths = None, np.zeros(0, dtype=np.int64), np.zeros(0)
+    if rest.any():
+        reduced_rest = reduce_unassigned(_load_model(ctx.input_dir("reduced_embeddings")), embeddings, match)
+        model, clustered, strengths = fit_clusterer(reduced_rest, ctx.params.clustering, estimator=ctx.estimator,
+                                                    labels=None if given is None else given[rest])
+    topics, names = combine_zeroshot_topics(match, clustered)
+    if match.assigned.any():  # BERTopic: cosine to the topic embeddings replaces HDBSCAN's strengths
+        probabilities = zeroshot_probabilities(embeddings, topic_embeddings(embeddings, topics))
+    else:
+        probabilities = strengths
+    table = pd.DataFrame({"topic_id": list(names), "name": list(names.values())})
+    table["documents"] = [int((topics == t).sum()) for t in names]
+    return model, topics, probabilities, table
+
+
 def compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
     clusters = ctx.read_table("clusters", "clusters")
+    clusters_dir = ctx.input_dir("clusters")
+    labels = clusters["cluster"].to_numpy(dtype=np.int64)
     fitted = clusters["fitted"].to_numpy() if "fitted" in clusters else np.ones(len(clusters), dtype=bool)
-    _, mapping = sort_topics_by_size(clusters["cluster"].to_numpy()[fitted])  # ids from the fit: stable
+    settings = ctx.params.topics
+    zeroshot = (artifacts.read_table(clusters_dir, "zeroshot_topics")
+                if (clusters_dir / "zeroshot_topics.parquet").exists() else None)
+    n_clusters = len(set(labels.tolist()) - {-1}) + int((labels == -1).any())
+    reduce = settings.nr_topics == "auto" or (settings.nr_topics is not None and settings.nr_topics < n_clusters)
+    if settings.nr_topics is not None and not reduce:
+        ctx.log.warning("topic_assignments: nr_topics=%s is not below the %d topics found; nothing to reduce",
+                        settings.nr_topics, n_clusters)
+    if (zeroshot is not None and len(zeroshot)) or reduce:
+        # zero-shot ids are final (BERTopic does not sort them); a reduction starts from the raw clusters
+        mapping = {int(c): int(c) for c in np.unique(labels)}
+    else:
+        _, mapping = renumber_by_frequency(labels[fitted])  # BERTopic's order (ties too); ids from the fit: stable
     mapping.setdefault(-1, -1)
-    topics = clusters["cluster"].map(mapping).to_numpy(dtype=np.int64)
+    topics = np.array([mapping[int(c)] for c in labels], dtype=np.int64)
+    texts = embeddings = None
+    if reduce or settings.outliers is not None:
+        texts = ctx.read_table("documents", "documents", ["text"])["text"].tolist()
+        embeddings = ctx.read_vectors("embeddings", "embeddings")
+    reduced_from = None
+    if reduce:
+        remap = reduce_topic_ids(texts, topics, settings.nr_topics, embeddings, use_ctfidf=settings.use_ctfidf,
+                                 vectorizer=ctx.params.vectorizer, ctfidf=ctx.params.ctfidf)
+        reduced_from = len(set(topics.tolist()) - {-1})
+        mapping = {c: remap.mapping.get(t, t) for c, t in mapping.items()}
+        topics = remap.topics
+    membership = None
+    if (clusters_dir / "membership.npy").exists():
+        from topic_pipeline.soft_clustering import map_memberships
+
+        membership = map_memberships(artifacts.read_array(clusters_dir, "membership"), mapping)
+        artifacts.write_array(ctx.out, "membership", membership)
+    outliers_before = int((topics == -1).sum())
+    if settings.outliers is not None and outliers_before:
+        topics = reassign_outliers(texts, topics, settings.outliers.strategy, settings.outliers.threshold,
+                                   vectorizer=ctx.params.vectorizer, ctfidf=ctx.params.ctfidf, embeddings=embeddings,
+                                   probabilities=membership)
     assigned = pd.DataFrame(
-        {"doc_id": clusters["doc_id"], "topic_id": topics, "probability": clusters["probability"], "cluster": clusters["cluster"]}
+        {"doc_id": clusters["doc_id"], "topic_id": topics, "probability": clusters["probability"], "cluster": labels}
     )
     artifacts.write_table(ctx.out, "topic_assignments", assigned)
+    artifacts.write_table(ctx.out, "cluster_topics", pd.DataFrame(
+        {"cluster": list(mapping), "topic_id": list(mapping.values())}))
+    if zeroshot is not None:
+        artifacts.write_table(ctx.out, "zeroshot_topics", zeroshot)
     sizes = topic_sizes(topics)
     size_table = pd.DataFrame({"topic_id": list(sizes), "size": list(sizes.values())})
     return {
         "rows": len(assigned),
         "topics": int(len([t for t in sizes if t != -1])),
         "outliers": int(sizes.get(-1, 0)),
+        "topics_before_reduction": reduced_from,
+        "outliers_reassigned": outliers_before - int(sizes.get(-1, 0)),
         "preview_md": artifacts.markdown_table(size_table.sort_values("size", ascending=False), 10),
     }
 
@@ -184,7 +318,7 @@ def compute_ctfidf(ctx: StepContext) -> dict[str, Any]:
     bags = ctx.input_dir("vectorized_bags")
     counts = artifacts.read_sparse(bags, "topic_term_counts")
     vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
-    idf = fit_idf(counts, vocabulary, ctx.params.ctfidf)
+    idf = seeded_idf(counts, vocabulary, ctx.params.ctfidf, ctx.params.guidance)
     weights = ctfidf_transform(counts, idf, reduce_frequent_words=ctx.params.ctfidf.reduce_frequent_words)
     artifacts.write_array(ctx.out, "idf", idf)
     artifacts.write_sparse(ctx.out, "ctfidf", weights)
