@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# BERTopic.load asks the Hugging Face Hub about a saved model name; offline, fail at once instead of retrying
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 SHARED_DATA = Path(os.environ.get("TOPIC_PIPELINE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 NEWSGROUPS = SHARED_DATA / "20newsgroups.parquet"
 NEWSGROUPS_EMBEDDINGS = SHARED_DATA / "20newsgroups_minilm.npy"
@@ -47,7 +50,7 @@ def newsgroups_slice_params(limit: int, **sections: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def fitted_slice(tmp_path_factory):
-    """BERTopic and our pipeline fitted on the first 2,000 posts, min topic size 5 (76 topics).
+    """BERTopic and our pipeline fitted on the first 2,000 posts, min topic size 5 (76 topics and -1).
 
     Shared by the post-fit parity tests; both sides see the same embeddings and UMAP seed.
     """
