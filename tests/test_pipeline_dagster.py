@@ -1,6 +1,7 @@
 """In-process Dagster materializations: selective recomputation, overrides, automation, errors."""
 
 import dagster as dg
+from conftest import newsgroups_slice_params
 
 from assets.definitions import build_definitions, defs
 from assets.stage_assets import build_stage_assets
@@ -9,8 +10,6 @@ from topic_pipeline.params import load_params
 from topic_pipeline.stages import STAGES
 from topic_pipeline.store import StageStore
 from topic_pipeline.warehouse import query
-
-from conftest import newsgroups_slice_params
 
 ALL = set(STAGES)
 MODEL_INPUTS = {"documents", "embeddings", "reduced_embeddings"}
@@ -40,8 +39,10 @@ def test_definitions_load_and_graph():
     dg.Definitions.validate_loadable(defs)
     graph = {key.to_user_string(): sorted(dep.to_user_string() for dep in deps)
              for key, deps in defs.resolve_asset_graph().asset_dep_graph["upstream"].items()}
-    assert graph["clusters"] == ["reduced_embeddings"]
-    assert graph["topic_representations"] == ["ctfidf", "documents", "topic_assignments", "vectorized_bags"]
+    # zero-shot topics and manual labels read documents and embeddings besides the reduced vectors
+    assert graph["clusters"] == ["documents", "embeddings", "reduced_embeddings"]
+    assert graph["topic_representations"] == ["ctfidf", "documents", "embeddings", "topic_assignments",
+                                              "vectorized_bags"]
     assert set(graph) == ALL
 
 

@@ -30,11 +30,11 @@ STAGES: dict[str, Stage] = {
               prepare=model.prepare_clusters, extra_sections=("updates", "guidance"), revision=2),
         Stage("topic_assignments", "topics", ("documents", "embeddings", "clusters"), model.compute_topic_assignments,
               "Topic per document; ids sorted by size, -1 = outliers; optional topic reduction and outlier "
-              "reassignment.", extra_sections=("vectorizer", "ctfidf"), revision=2),
+              "reassignment.", prepare=model.prepare_topic_assignments, revision=2),
         Stage("vectorized_bags", "vectorizer", ("documents", "topic_assignments"), model.compute_bags,
               "Vocabulary and term counts per topic and per document."),
         Stage("ctfidf", "ctfidf", ("vectorized_bags",), model.compute_ctfidf, "Class-based TF-IDF weights and idf.",
-              extra_sections=("guidance",), revision=2),
+              prepare=model.prepare_ctfidf, revision=2),
         Stage("topic_representations", "representation",
               ("documents", "embeddings", "topic_assignments", "vectorized_bags", "ctfidf"),
               describe.compute_representations,

@@ -11,10 +11,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from topic_pipeline import artifacts, plots
+from topic_pipeline.fitted_topics import main_words_and_aspects
 from topic_pipeline.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, topic_tree
 from topic_pipeline.over_time import bin_timestamps, topics_per_group
 from topic_pipeline.params import VectorizerParams
-from topic_pipeline.fitted_topics import main_words_and_aspects
 from topic_pipeline.representation import representative_documents, topic_name
 from topic_pipeline.stages.base import PrepareContext, StepContext
 from topic_pipeline.topics import topic_sizes
@@ -83,6 +83,7 @@ def compute_representations(ctx: StepContext) -> dict[str, Any]:
     return {
         "rows": len(topic_rows),
         "term_rows": len(term_rows),
+        "aspects": ", ".join(["Main", *aspects]),
         "preview_md": artifacts.markdown_table(preview, 15),
         "topic_words_plot_file": "topic_words.html",
         "topic_sizes_plot_file": "topic_sizes.html",

@@ -16,7 +16,6 @@ from topic_pipeline.corpus import LoadedDocuments, load_documents, source_signat
 from topic_pipeline.embedding import embed_texts, file_digest, load_precomputed, model_cache_key
 from topic_pipeline.stages.base import PrepareContext, StepContext, TimeWindow
 
-
 _LOADED: dict[tuple, LoadedDocuments] = {}
 
 

@@ -21,6 +21,7 @@ from topic_pipeline import artifacts
 from topic_pipeline.clustering import assign_clusters, fit_clusterer, is_hdbscan
 from topic_pipeline.ctfidf import ctfidf_transform
 from topic_pipeline.fitted_topics import reassign_outliers, reduce_topic_ids, seeded_idf
+from topic_pipeline.params import fingerprint
 from topic_pipeline.reduction import fit_reducer, transform_embeddings
 from topic_pipeline.stages.base import PrepareContext, StepContext
 from topic_pipeline.topic_reduction import renumber_by_frequency
@@ -241,6 +242,20 @@ def _cluster_with_zeroshot(ctx: StepContext, doc_ids: pd.Series, given: np.ndarr
     return model, topics, probabilities, table
 
 
+def prepare_topic_assignments(ctx: PrepareContext) -> tuple[str, None]:
+    """The bag-of-words settings join the key only when topics are compared by c-TF-IDF.
+
+    So a vectorizer change does not recompute the assignments unless they depend on it.
+    """
+    settings = ctx.params.topics
+    uses_words = (settings.nr_topics is not None and settings.use_ctfidf) or (
+        settings.outliers is not None and settings.outliers.strategy in ("c-tf-idf", "distributions"))
+    if not uses_words:
+        return "", None
+    return "words:" + fingerprint({"vectorizer": ctx.params.vectorizer.model_dump(mode="json"),
+                                   "ctfidf": ctx.params.ctfidf.model_dump(mode="json")}), None
+
+
 def compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
     clusters = ctx.read_table("clusters", "clusters")
     clusters_dir = ctx.input_dir("clusters")
@@ -312,6 +327,12 @@ def compute_bags(ctx: StepContext) -> dict[str, Any]:
     artifacts.write_sparse(ctx.out, "topic_term_counts", bags.topic_term_counts)
     artifacts.write_sparse(ctx.out, "doc_term_counts", bags.doc_term_counts)
     return {"rows": int(bags.topic_term_counts.shape[0]), "terms": int(len(bags.vocabulary))}
+
+
+def prepare_ctfidf(ctx: PrepareContext) -> tuple[str, None]:
+    """Guided topic modeling's seed words boost their idf: they join the key (zero-shot names do not)."""
+    seeds = ctx.params.guidance.seed_topic_list
+    return ("seeds:" + fingerprint(seeds) if seeds else ""), None
 
 
 def compute_ctfidf(ctx: StepContext) -> dict[str, Any]:
