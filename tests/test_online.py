@@ -37,3 +37,29 @@ def test_bad_batches_are_refused():
         update_online(None, ["a b"], np.zeros((2, 3)), np.array([0]), WORDS)
     with pytest.raises(StageInputError, match="decay must be between 0 and 1"):
         update_online(None, ["a b"], np.zeros((1, 3)), np.array([0]), WORDS, decay=2)
+
+
+def test_topic_model_partial_fit_online_with_incremental_models():
+    """BERTopic's online recipe: IncrementalPCA + MiniBatchKMeans + OnlineCountVectorizer(decay), batch by batch."""
+    import pandas as pd
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.decomposition import IncrementalPCA
+
+    from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
+    from topic_pipeline import OnlineCountVectorizer, TopicModel
+
+    texts = pd.read_parquet(NEWSGROUPS, columns=["text"])["text"].iloc[:900].tolist()
+    vectors = np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")[:900].copy()
+    reducer, clusterer = IncrementalPCA(n_components=5), MiniBatchKMeans(n_clusters=8, random_state=0, n_init=3)
+    model = TopicModel(umap_model=reducer, hdbscan_model=clusterer,
+                       vectorizer_model=OnlineCountVectorizer(stop_words="english", decay=0.01))
+    for start in range(0, 900, 300):
+        model.partial_fit(texts[start:start + 300], vectors[start:start + 300])
+    assert not hasattr(reducer, "components_") and not hasattr(clusterer, "cluster_centers_")  # copies were fitted
+    assert len(model.topics_) == 300 and sum(model.topic_sizes_.values()) == 900
+    assert set(model.topic_sizes_) == set(range(8))
+    topics, _ = model.transform(texts[600:900], vectors[600:900])
+    assert topics == model.topics_  # the last batch is placed where partial_fit put it
+    words = [w for w, _ in model.get_topic(0)]
+    assert len(words) == 10 and "the" not in words  # stop words removed by the online vectorizer
+    assert model.get_topic_info()["Count"].sum() == 900

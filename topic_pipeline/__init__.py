@@ -7,7 +7,8 @@ importing one stage module does not pull in the whole facade.
 from topic_pipeline.errors import TopicPipelineError
 
 __all__ = ["BaseCluster", "BaseDimensionalityReduction", "ClassTfidfTransformer", "KeyBERTInspired",
-           "MaximalMarginalRelevance", "PartOfSpeech", "TopicModel", "TopicPipelineError"]
+           "MaximalMarginalRelevance", "OnlineCountVectorizer", "PartOfSpeech", "TopicModel",
+           "TopicPipelineError"]
 
 _LAZY = {
     "TopicModel": "topic_pipeline.model",
@@ -17,6 +18,7 @@ _LAZY = {
     "BaseCluster": "topic_pipeline.placeholders",
     "BaseDimensionalityReduction": "topic_pipeline.placeholders",
     "ClassTfidfTransformer": "topic_pipeline.placeholders",
+    "OnlineCountVectorizer": "topic_pipeline.placeholders",
 }
 
 

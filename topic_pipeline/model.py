@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from topic_pipeline import model_ops, model_saving, topic_tables
+from topic_pipeline import model_online, model_ops, model_saving, topic_tables
 from topic_pipeline.errors import StageInputError, TopicPipelineError
 from topic_pipeline.fitted_topics import reassign_outliers, reduce_topic_ids
 
@@ -123,6 +123,12 @@ class TopicModel:
         """
         texts = model_ops.check_documents(documents)
         vectors = model_ops.check_embeddings(embeddings, len(texts))
+        if model_online.is_online(self):  # incremental reducer and clusterer: BERTopic's online mode
+            self.params_ = getattr(self, "params_", None) or model_ops.fit_params(
+                self, {"documents": "in-memory", "embeddings": None}, False, "refit")[0]
+            vectors = vectors if vectors is not None else model_ops.embed(self, texts)
+            self._set_state(model_online.partial_fit_online(self, texts, vectors))
+            return self
         if not hasattr(self, "topics_"):
             state = model_ops.fit_stages(self, model_ops.open_store(self.cache_dir), texts, vectors, None,
                                         update_mode="assign")
@@ -143,6 +149,8 @@ class TopicModel:
         vectors = model_ops.check_embeddings(embeddings, len(texts), dim=self._embedding_dim())
         if vectors is None:
             vectors = model_ops.embed(self, texts)
+        if hasattr(self, "_online_"):
+            return model_online.predict_online(self, vectors)
         return model_ops.predict(self, vectors)
 
     def _set_state(self, state: dict[str, Any]) -> None:

@@ -40,8 +40,9 @@ def partial_fit_online(model: Any, texts: list[str], embeddings: np.ndarray) -> 
     clusterer = fresh_copy(model.hdbscan_model) if first else model._online_models_[1]
     params = fit_params(model, {"documents": "in-memory", "embeddings": None}, False, "refit")[0] if first \
         else model.params_
+    embeddings = np.asarray(embeddings, dtype=np.float64)
     reducer.partial_fit(embeddings)
-    reduced = np.nan_to_num(np.asarray(reducer.transform(embeddings)))
+    reduced = np.nan_to_num(np.asarray(reducer.transform(embeddings), dtype=np.float64))  # one dtype across batches
     clusterer.partial_fit(reduced)
     decay, delete_min_df = _decay_settings(model.vectorizer_model)
     state, topics = update_online(None if first else model._online_, texts, embeddings,
@@ -85,7 +86,7 @@ def describe_online(state: Any, topics: np.ndarray, texts: list[str], params: An
 
 def predict_online(model: Any, vectors: np.ndarray) -> tuple[list[int], None]:
     reducer, clusterer = model._online_models_
-    labels = clusterer.predict(np.nan_to_num(np.asarray(reducer.transform(vectors))))
+    labels = clusterer.predict(np.nan_to_num(np.asarray(reducer.transform(vectors), dtype=np.float64)))
     mapping = model._online_.cluster_to_topic
     return [int(mapping.get(int(c), -1)) for c in labels], None
 

@@ -36,7 +36,8 @@ def vectorizer_section(vectorizer_model: Any) -> dict[str, Any]:
         raise ParamsError(f"vectorizer_model must be a scikit-learn CountVectorizer, got {type(vectorizer_model).__name__}.")
     settings = vectorizer_model.get_params()
     odd = [name for name, default in _UNSUPPORTED_VECTORIZER.items() if name in settings and settings[name] != default]
-    if odd or type(vectorizer_model).__name__ not in ("CountVectorizer",):
+    # OnlineCountVectorizer (BERTopic's or ours) adds decay/delete_min_df, read by online partial_fit
+    if odd or type(vectorizer_model).__name__ not in ("CountVectorizer", "OnlineCountVectorizer"):
         what = ", ".join(odd) if odd else type(vectorizer_model).__name__
         raise ParamsError(
             f"vectorizer_model: {what} is not supported; use CountVectorizer with ngram_range, stop_words, min_df, "
