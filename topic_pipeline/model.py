@@ -108,10 +108,10 @@ class TopicModel:
         """
         if images is not None:
             raise StageInputError("Images are not supported; pass documents (and embeddings).")
-        store = model_ops.open_store(self.cache_dir)
         texts = model_ops.check_documents(documents)
         vectors = model_ops.check_embeddings(embeddings, len(texts))
         labels = model_ops.check_labels(y, len(texts))
+        store = model_ops.open_store(self.cache_dir)  # after the checks: bad input leaves no temporary store
         state = model_ops.fit_stages(self, store, texts, vectors, labels, update_mode="refit")
         self._set_state(state)
         return list(self.topics_), self.probabilities_
@@ -184,8 +184,7 @@ class TopicModel:
         self._check_fitted()
         if topic is not None:
             return self.topic_sizes_[topic]
-        frame = pd.DataFrame(self.topic_sizes_.items(), columns=["Topic", "Count"])
-        return frame.sort_values("Count", ascending=False).reset_index(drop=True)
+        return topic_tables.topic_freq(self)
 
     def get_topic_info(self, topic: int | None = None) -> pd.DataFrame:
         """Topic, Count, Name, [CustomName], Representation, one column per aspect, Representative_Docs."""
@@ -237,6 +236,7 @@ class TopicModel:
     def reduce_topics(self, docs: Sequence[str], nr_topics: int | str = 20, use_ctfidf: bool = False) -> TopicModel:
         """Merge similar topics down to ``nr_topics`` (an int, counting -1, or ``"auto"``)."""
         self._check_documents(docs)
+        nr_topics = model_ops.check_nr_topics(nr_topics)
         remap = reduce_topic_ids(list(docs), np.asarray(self.topics_), nr_topics, self.embeddings_for_topics_(),
                                  use_ctfidf=use_ctfidf, vectorizer=self.params_.vectorizer, ctfidf=self.params_.ctfidf)
         self._set_state(model_ops.redescribe(self, list(docs), remap.topics, self.params_, mapping=remap.mapping))
@@ -265,8 +265,9 @@ class TopicModel:
     def approximate_distribution(self, documents: str | Sequence[str], window: int = 4, stride: int = 1,
                                  min_similarity: float = 0.1, batch_size: int | None = 1000, padding: bool = False,
                                  use_embedding_model: bool = False, calculate_tokens: bool = False,
-                                 separator: str = " ") -> tuple[np.ndarray, list[pd.DataFrame] | None]:
-        """Topic distribution per document from sliding token windows (and per token, when asked)."""
+                                 separator: str = " ") -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Topic distribution per document from sliding token windows, and with ``calculate_tokens`` one
+        (n_tokens, n_topics) array per document (BERTopic's types)."""
         self._check_fitted()
         texts = model_ops.check_documents([documents] if isinstance(documents, str) else documents)
         return model_ops.distributions(self, texts, dict(

@@ -81,6 +81,13 @@ def check_topics(topics: Any, n_documents: int) -> np.ndarray:
     return array.astype(np.int64)
 
 
+def check_nr_topics(nr_topics: Any) -> int | str:
+    """An int or ``"auto"`` (the range is checked where the topic count is known)."""
+    if nr_topics == "auto" or (isinstance(nr_topics, int | np.integer) and not isinstance(nr_topics, bool)):
+        return nr_topics if nr_topics == "auto" else int(nr_topics)
+    raise ParamsError(f"nr_topics must be an int (topics to keep, -1 included) or 'auto', got {nr_topics!r}.")
+
+
 def check_strategy(strategy: str) -> str:
     valid = get_args(OutlierStrategy)
     if strategy not in valid:
@@ -143,8 +150,9 @@ def read_fitted(store: StageStore, params: PipelineParams, texts: list[str], emb
     description = read_description(store.current_dir("vectorized_bags"), store.current_dir("ctfidf"),
                                    store.current_dir("topic_representations"), topics, vectors)
     cluster_topics = artifacts.read_table(assignments_dir, "cluster_topics")
-    mapper = TopicMapper.from_rows([[int(c), int(c), int(t)] for c, t in
-                                    zip(cluster_topics["cluster"], cluster_topics["topic_id"], strict=True)])
+    # one row per cluster in ascending cluster order, as BERTopic's mapper (and its saved topic_mapper)
+    mapper = TopicMapper.from_rows(sorted([int(c), int(c), int(t)] for c, t in
+                                          zip(cluster_topics["cluster"], cluster_topics["topic_id"], strict=True)))
     zeroshot = (artifacts.read_table(assignments_dir, "zeroshot_topics")
                 if (assignments_dir / "zeroshot_topics.parquet").exists() else None)
     if (assignments_dir / "membership.npy").exists():
@@ -153,11 +161,12 @@ def read_fitted(store: StageStore, params: PipelineParams, texts: list[str], emb
         column = assigned["probability"].to_numpy(dtype=np.float64)
         probabilities = None if np.isnan(column).all() else column
     state = describe_state(texts, topics, description, embeddings=vectors, mapper=mapper)
+    names = {} if zeroshot is None else {int(t): str(n) for t, n in zip(zeroshot["topic_id"], zeroshot["name"], strict=True)
+                                         if int(t) in state["topic_sizes_"]}
     state |= {
         "store_": store, "params_": params, "documents_": texts, "embeddings_": vectors,
-        "probabilities_": probabilities, "custom_labels_": None,
-        "zeroshot_topics_": {} if zeroshot is None else dict(zip(zeroshot["topic_id"].astype(int), zeroshot["name"],
-                                                                 strict=True)),
+        "probabilities_": probabilities, "custom_labels_": None, "zeroshot_topics_": names,
+        "topic_labels_": state["topic_labels_"] | names,  # BERTopic labels zero-shot topics by their names
         "fitted_models_": {stage: store.current_dir(stage) / FITTED_MODEL for stage in ("reduced_embeddings", "clusters")
                            if (store.current_dir(stage) / FITTED_MODEL).exists()},
     }
@@ -220,23 +229,32 @@ def predict(model: Any, vectors: np.ndarray) -> tuple[list[int], np.ndarray | No
 
             return topics, membership_of_new(clusterer, reduced, mapping)
         return topics, None if np.isnan(strengths).all() else strengths
-    outliers = int(-1 in model.topic_sizes_)
+    ids = embedded_topic_ids(model)
     similarity = cosine_similarity(vectors, model.topic_embeddings_)
-    topics = (similarity.argmax(axis=1) - outliers).astype(int).tolist()
+    topics = [ids[i] for i in similarity.argmax(axis=1)]
     return topics, similarity if model.calculate_probabilities else similarity.max(axis=1)
+
+
+def embedded_topic_ids(model: Any) -> list[int]:
+    """The topic of each row of ``topic_embeddings_``: the topics with words, ascending.
+
+    Usually that is every topic (-1 first). A model merged onto one without outliers counts -1's documents
+    but has no -1 words or embedding; BERTopic still subtracts one from every prediction there, we do not.
+    """
+    return sorted(model.topic_representations_)
 
 
 def find_topics(model: Any, term: str, top_n: int) -> tuple[list[int], list[float]]:
     from sklearn.metrics.pairwise import cosine_similarity
 
-    ids = sorted(model.topic_representations_)
+    ids = embedded_topic_ids(model)
     similarity = cosine_similarity(embed(model, [term]), model.topic_embeddings_).ravel()
     best = np.argsort(similarity)[-top_n:][::-1]
     return [ids[i] for i in best], [float(similarity[i]) for i in best]
 
 
 def distributions(model: Any, texts: list[str], settings: dict[str, Any]
-                  ) -> tuple[np.ndarray, list[pd.DataFrame] | None]:
+                  ) -> tuple[np.ndarray, list[np.ndarray] | None]:
     from topic_pipeline.distribution import approximate_distribution
     from topic_pipeline.vectorize import make_vectorizer
 
@@ -245,13 +263,15 @@ def distributions(model: Any, texts: list[str], settings: dict[str, Any]
     vectorizer = make_vectorizer(model.params_.vectorizer).set_params(
         vocabulary=list(description.bags.vocabulary))
     use_embeddings = settings.get("use_embedding_model", False)
-    return approximate_distribution(
+    distribution, tokens = approximate_distribution(
         texts, vectorizer, idf=description.idf, topic_ctfidf=description.ctfidf[keep],
         reduce_frequent_words=model.params_.ctfidf.reduce_frequent_words,
         embed=encoder(model) if use_embeddings else None,
         topic_embeddings=None if model.topic_embeddings_ is None else model.topic_embeddings_[keep],
         **settings,
     )
+    # BERTopic returns plain (n_tokens, n_topics) arrays, which code written for it indexes by [token, topic]
+    return distribution, None if tokens is None else [frame.to_numpy() for frame in tokens]
 
 
 # --- changing the topics -----------------------------------------------------------------------
@@ -302,6 +322,36 @@ def redescribe(model: Any, texts: list[str], topics: np.ndarray, params: Pipelin
     elif vectors is None:
         state["topic_embeddings_"] = model.topic_embeddings_
     same_topics = set(state["topic_sizes_"]) == set(model.topic_sizes_) and mapping is None
-    state |= {"params_": params, "probabilities_": probabilities,
+    names = zeroshot_names(model, mapping, sorted(state["topic_sizes_"]), state["topic_embeddings_"])
+    state |= {"params_": params, "probabilities_": probabilities, "zeroshot_topics_": names,
+              "topic_labels_": state["topic_labels_"] | names,
               "custom_labels_": model.custom_labels_ if same_topics else None}
     return state
+
+
+def zeroshot_names(model: Any, mapping: dict[int, int] | None, topic_ids: list[int],
+                   topic_embeddings: np.ndarray | None) -> dict[int, str]:
+    """Zero-shot topic names once topics changed (BERTopic's ``TopicMapper.add_mappings`` rule).
+
+    Without a mapping, topics keep their ids and so their names. After a merge, a topic made of zero-shot
+    topics takes the name (of those) most similar to the topic's embedding, if that similarity reaches
+    ``zeroshot_min_similarity``; otherwise it is named by its words. BERTopic compares with the row of
+    the *old* topic embeddings at the new id; we use the merged topic's own embedding.
+    """
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    if mapping is None or not model.zeroshot_topics_:
+        return {t: n for t, n in model.zeroshot_topics_.items() if t in topic_ids}
+    if topic_embeddings is None:
+        return {}
+    merged_names: dict[int, list[str]] = {}
+    for old, name in model.zeroshot_topics_.items():
+        if mapping.get(old, -1) != -1:
+            merged_names.setdefault(mapping[old], []).append(name)
+    result = {}
+    for topic, names in merged_names.items():
+        row = topic_embeddings[[topic_ids.index(topic)]]
+        similarity = cosine_similarity(embed(model, names), row).ravel()
+        if similarity.max() >= model.params_.guidance.zeroshot_min_similarity:
+            result[topic] = names[int(similarity.argmax())]
+    return result

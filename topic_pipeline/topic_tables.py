@@ -12,20 +12,36 @@ from topic_pipeline.errors import StageInputError
 
 
 def topic_info(model: Any, topic: int | None) -> pd.DataFrame:
-    """Topic, Count, Name, [CustomName], Representation, one column per aspect, Representative_Docs."""
+    """Topic, Count, Name, [CustomName], Representation, one column per aspect, Representative_Docs.
+
+    Columns are looked up by topic id as BERTopic does, so a counted topic without words (-1 of a model
+    merged onto one without outliers) shows NaN instead of failing.
+    """
     ids = sorted(model.topic_sizes_)
-    info = pd.DataFrame({"Topic": ids, "Count": [model.topic_sizes_[t] for t in ids],
-                         "Name": [model.topic_labels_[t] for t in ids]})
+    info = pd.DataFrame({"Topic": ids, "Count": [model.topic_sizes_[t] for t in ids]})
+    info["Name"] = info["Topic"].map(model.topic_labels_)
     if model.custom_labels_ is not None and len(model.custom_labels_) == len(ids):
         info["CustomName"] = list(model.custom_labels_)
-    info["Representation"] = [[w for w, _ in model.topic_representations_[t]] for t in ids]
+    info["Representation"] = info["Topic"].map(_word_lists(model.topic_representations_))
     for aspect, words in model.topic_aspects_.items():
-        info[aspect] = [[w for w, _ in words.get(t, [])] for t in ids]
-    if model.representative_docs_:
-        info["Representative_Docs"] = [model.representative_docs_.get(t, []) for t in ids]
+        info[aspect] = info["Topic"].map(_word_lists(words))
+    info["Representative_Docs"] = info["Topic"].map(model.representative_docs_)
     if topic is not None:
         info = info.loc[info["Topic"] == topic]
     return info.reset_index(drop=True)
+
+
+def _word_lists(words: Mapping[int, list[tuple[str, float]]]) -> dict[int, list[str]]:
+    return {t: [w for w, _ in pairs] for t, pairs in words.items()}
+
+
+def topic_freq(model: Any) -> pd.DataFrame:
+    """Topic, Count, largest first. BERTopic sorts its sizes (in order of first appearance among the
+    documents) with pandas' default sort and keeps that index; we do the same, so equal counts and the
+    index come out in the same order."""
+    order = [t for t in dict.fromkeys([*model.topics_, *model.topic_sizes_]) if t in model.topic_sizes_]
+    frame = pd.DataFrame([(t, model.topic_sizes_[t]) for t in order], columns=["Topic", "Count"])
+    return frame.sort_values("Count", ascending=False)
 
 
 def document_info(model: Any, docs: list[str], df: pd.DataFrame | None, metadata: Mapping[str, Any] | None
