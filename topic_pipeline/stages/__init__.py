@@ -39,7 +39,7 @@ STAGES: dict[str, Stage] = {
               ("documents", "embeddings", "topic_assignments", "vectorized_bags", "ctfidf"),
               describe.compute_representations,
               "Top words, names, aspects (KeyBERTInspired, MMR, PartOfSpeech) and representative documents per topic.",
-              revision=2),
+              revision=3),
         Stage("topic_hierarchy", "hierarchy", ("vectorized_bags", "ctfidf"), describe.compute_hierarchy,
               "Merge tree of the topics: ward linkage on c-TF-IDF distances, merged topics named by their words."),
         Stage("topics_over_time", "over_time", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),

@@ -57,11 +57,17 @@ def compute_representations(ctx: StepContext) -> dict[str, Any]:
         n_docs=settings.nr_repr_docs,
     )
     sizes = topic_sizes(topics)
+    assignments_dir = ctx.input_dir("topic_assignments")
+    zeroshot_names = {}  # zero-shot topics are named by their zeroshot_topic_list entry, as in BERTopic
+    if (assignments_dir / "zeroshot_topics.parquet").exists():
+        names = artifacts.read_table(assignments_dir, "zeroshot_topics")
+        zeroshot_names = dict(zip(names["topic_id"].astype(int), names["name"].astype(str), strict=True))
     topic_rows = pd.DataFrame(
         {
             "topic_id": topic_ids,
             "size": [sizes[int(t)] for t in topic_ids],
-            "name": [topic_name(int(t), w, settings.name_words) for t, w in zip(topic_ids, words, strict=True)],
+            "name": [zeroshot_names.get(int(t)) or topic_name(int(t), w, settings.name_words)
+                     for t, w in zip(topic_ids, words, strict=True)],
             "representation": [[word for word, _ in w] for w in words],
             "representative_docs": [docs["text"].iloc[representative[int(t)]].tolist() for t in topic_ids],
             "representative_doc_ids": [docs["doc_id"].iloc[representative[int(t)]].tolist() for t in topic_ids],
