@@ -7,12 +7,18 @@ Dagster, and the library itself never imports Dagster.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
-from topic_pipeline.errors import TopicPipelineError
+from topic_pipeline.errors import ParamsError, TopicPipelineError
 from topic_pipeline.params import PARAMS_ENV, load_params
-from topic_pipeline.store import StageStore
+from topic_pipeline.store import StageStore, atomic_write_bytes
 
 FORMATS = ("table", "csv", "json")
 
@@ -24,7 +30,6 @@ def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from assets.definitions import defs
-
     from assets.sensors import RANGE_END_TAG, RANGE_START_TAG
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
@@ -32,16 +37,35 @@ def _run(args: argparse.Namespace) -> int:
     if args.partition_range:
         start, _, end = args.partition_range.partition("...")
         tags |= {RANGE_START_TAG: start, RANGE_END_TAG: end or start}
-    result = dg.materialize(
-        list(defs.assets),
-        selection=args.select,
-        instance=instance,
-        resources=defs.resources,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
-        tags=tags,
-        partition_key=args.partition,
-    )
+    # Dagster's own console log (with its traces) only behind --verbose; it always goes to a log file
+    console_level = args.log_level if args.verbose else "CRITICAL"
+    with _progress_on_terminal(enabled=not args.verbose):
+        try:
+            result = dg.materialize(
+                list(defs.assets),
+                selection=args.select,
+                instance=instance,
+                resources=defs.resources,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
+                tags=tags,
+                partition_key=args.partition,
+            )
+        except dg.DagsterError as exc:
+            raise ParamsError(f"Dagster refused the run: {str(exc).splitlines()[0]}") from exc
+    log_file = _write_run_log(instance, result.run_id, StageStore())
+    _print_outcomes(result, args.partition_range)
+    if result.success:
+        return 0
+    messages = _failure_messages(result) or [f"run {result.run_id} failed"]
+    where = f" (full log: {log_file})" if log_file else ""
+    for message in messages:
+        print(f"error: {message}{where}", file=sys.stderr)
+    return 1
+
+
+def _print_outcomes(result: Any, partition_range: str | None) -> None:
+    """One line per materialized asset: computed or reused, seconds, store key."""
     shown_ranges = set()
     for event in result.get_asset_materialization_events():
         meta = event.materialization.metadata
@@ -51,15 +75,71 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{name:<22} {state} {meta['seconds'].value:8.2f}s  key {meta['store_key'].value}")
         elif event.asset_key not in shown_ranges:  # a range run: one line per asset with its counts
             shown_ranges.add(event.asset_key)
-            label = f"{event.asset_key.to_user_string()}[{args.partition_range}]"
+            label = f"{event.asset_key.to_user_string()}[{partition_range}]"
             print(f"{label:<22} {meta['computed'].value} of {meta['partitions'].value} partitions computed")
-    if result.success:
-        return 0
+
+
+def _failure_messages(result: Any) -> list[str]:
+    """Our one-line message per failed step (``dg.Failure`` descriptions), else Dagster's first line."""
+    messages = []
     for event in result.get_step_failure_events():
         data = event.step_failure_data
-        message = data.user_failure_data.description if data.user_failure_data else (data.error.message if data.error else "")
-        print(f"error: {event.step_key}: {message}".rstrip(), file=sys.stderr)
-    return 1
+        if data.user_failure_data and data.user_failure_data.description:
+            message = data.user_failure_data.description
+        else:
+            message = data.error.message.strip().splitlines()[0] if data.error else "failed"
+        messages.append(f"{event.step_key}: {message}")
+    if not messages:
+        for event in result.all_events:
+            if event.event_type_value == "PIPELINE_FAILURE" and event.message:
+                messages.append(event.message.strip().splitlines()[0])
+    return messages
+
+
+def _write_run_log(instance: Any, run_id: str, store: StageStore) -> Path | None:
+    """Every event of the run, tracebacks included, in ``<store>/_logs/<run_id>.log``."""
+    try:
+        entries = instance.all_logs(run_id)
+        lines = []
+        for entry in entries:
+            stamp = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="milliseconds")
+            step = f" {entry.step_key}" if entry.step_key else ""
+            lines.append(f"{stamp} {logging.getLevelName(entry.level)}{step}: {entry.user_message or entry.message}")
+            error = _event_error(entry)
+            if error:
+                lines.append(error.rstrip())
+        path = store.root / "_logs" / f"{run_id}.log"
+        atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
+        return path
+    except Exception:  # a log we cannot write must not hide the run's own outcome
+        return None
+
+
+def _event_error(entry: Any) -> str | None:
+    event = entry.dagster_event
+    data = getattr(event, "event_specific_data", None) if event is not None else None
+    error = getattr(data, "error", None)
+    return error.to_string() if error is not None and hasattr(error, "to_string") else None
+
+
+@contextlib.contextmanager
+def _progress_on_terminal(*, enabled: bool) -> Iterator[None]:
+    """Stage progress lines on stderr while a run goes, when stderr is a terminal (Dagster's log is hidden)."""
+    from assets.stage_assets import PROGRESS_LOGGER
+
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    handler = None
+    if enabled and sys.stderr.isatty():
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("  %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        if handler is not None:
+            logger.removeHandler(handler)
 
 
 def _sql(args: argparse.Namespace) -> int:
@@ -77,9 +157,39 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _gc(args: argparse.Namespace) -> int:
-    removed = StageStore().gc()
-    print(f"removed {len(removed)} stored outputs that are not current")
+    from topic_pipeline.store_gc import apply_gc, plan_gc
+
+    if args.params:
+        os.environ[PARAMS_ENV] = args.params
+    params = load_params()
+    store = StageStore()
+    plan = plan_gc(store, keep_runs=params.store.keep_runs)
+    if plan.empty:
+        print(f"nothing to delete under {store.root} ({plan.kept} stored outputs in use)")
+        return 0
+    for path in plan.paths:
+        print(f"  {path.relative_to(store.root)}")
+    print(f"{len(plan.outputs)} stored outputs ({_size(plan.bytes)}), {len(plan.temporaries)} temporary files, "
+          f"{len(plan.runs)} old run records would be deleted; {plan.kept} stored outputs stay "
+          f"(current, in the warehouse, in a live run or in the last {params.store.keep_runs} runs)")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("nothing deleted: pass --yes to delete these")
+            return 0
+        if input("delete them? [y/N] ").strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 0
+    removed = apply_gc(store, plan, keep_runs=params.store.keep_runs)
+    print(f"deleted {len(removed)} of them")
     return 0
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count} B"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,13 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
     window = run.add_mutually_exclusive_group()
     window.add_argument("--partition", help="one time window (when partitions.granularity is set), e.g. 1993-04-04")
     window.add_argument("--partition-range", help="windows FIRST...LAST in one run, e.g. 1993-03-28...1993-05-23")
-    run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    run.add_argument("--verbose", action="store_true", help="show Dagster's own log (and traces) on the terminal")
+    run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                     help="level of Dagster's log with --verbose")
     run.set_defaults(handler=_run)
     sql = commands.add_parser("sql", help="run a read-only SQL query against the DuckDB warehouse")
     sql.add_argument("query")
     sql.add_argument("--format", choices=FORMATS, default="table")
     sql.set_defaults(handler=_sql)
-    gc = commands.add_parser("gc", help="delete stored stage outputs that are no longer current")
+    gc = commands.add_parser("gc", help="delete stored outputs nothing uses any more (lists them, then asks)")
+    gc.add_argument("--yes", action="store_true", help="delete without asking")
+    gc.add_argument("--params", help=f"params file for store.keep_runs (default: ${PARAMS_ENV} or ./params.yaml)")
     gc.set_defaults(handler=_gc)
     return parser
 

@@ -7,6 +7,8 @@ Dagster's staleness follows exactly what the store would recompute.
 
 # No `from __future__ import annotations`: Dagster reads the config and resource annotations at runtime.
 
+import logging
+import traceback
 from typing import Any
 
 import dagster as dg
@@ -15,12 +17,59 @@ from assets.partitions import time_partitions, window_for
 from resources import PipelineResource
 from topic_pipeline.errors import TopicPipelineError
 from topic_pipeline.params import PipelineParams
-from topic_pipeline.runner import StageOutcome, materialize_stage, section_params, stage_code_version
+from topic_pipeline.runner import (StageOutcome, finish_step, materialize_stage, new_ledger, section_params,
+                                   stage_code_version)
 from topic_pipeline.stages import STAGES, Stage
 
 GROUP = "topic_model"
 AUTOMATION = dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()
 INBOX_FILE_TAG = "topic_pipeline/inbox_file"  # set by the inbox sensor: the file a run was started for
+PROGRESS_LOGGER = "topic_pipeline.progress"  # the CLI shows these lines while Dagster's own log goes to a file
+
+
+class StepLog:
+    """Dagster's step log, with each line also sent to the ``topic_pipeline.progress`` Python logger."""
+
+    def __init__(self, dagster_log: Any, stage: str) -> None:
+        self._dagster_log = dagster_log
+        self._progress = logging.getLogger(PROGRESS_LOGGER)
+        self._stage = stage
+
+    def _emit(self, level: int, message: str, *args: Any) -> None:
+        self._dagster_log.log(level, message, *args)
+        self._progress.log(level, message, *args)
+
+    def debug(self, message: str, *args: Any) -> None:
+        self._emit(logging.DEBUG, message, *args)
+
+    def info(self, message: str, *args: Any) -> None:
+        self._emit(logging.INFO, message, *args)
+
+    def warning(self, message: str, *args: Any) -> None:
+        self._emit(logging.WARNING, message, *args)
+
+    def error(self, message: str, *args: Any) -> None:
+        self._emit(logging.ERROR, message, *args)
+
+
+def run_stages(context: dg.AssetExecutionContext) -> list[str]:
+    """The stages this run executes: its step keys, else every asset of its job."""
+    steps = context.run.step_keys_to_execute
+    names = steps if steps is not None else [key.to_user_string() for key in
+                                             context.job_def.asset_layer.executable_asset_keys]
+    return sorted(name for name in names if name in STAGES)
+
+
+def stage_failure(stage: str, exc: BaseException) -> dg.Failure:
+    """One line naming the stage and the cause; the traceback stays in the log and the event's metadata."""
+    if isinstance(exc, TopicPipelineError):
+        return dg.Failure(description=str(exc), allow_retries=False)
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return dg.Failure(
+        description=f"Stage '{stage}' failed: {type(exc).__name__}{': ' + detail if detail else ''}",
+        metadata={"traceback": dg.MetadataValue.text("".join(traceback.format_exception(exc)))},
+        allow_retries=False,
+    )
 
 
 class ParamOverrides(dg.PermissiveConfig):
@@ -84,6 +133,7 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         backfill_policy=dg.BackfillPolicy.single_run() if pipeline_partitions is not None else None,
     )
     def stage_asset(context: dg.AssetExecutionContext, config: ParamOverrides, pipeline: PipelineResource) -> dg.MaterializeResult:
+        log = StepLog(context.log, stage.name)
         try:
             run_params = pipeline.load_params()
             overrides = config.model_dump()
@@ -91,13 +141,20 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
                 run_params = run_params.with_overrides(stage.section, overrides, origin=f"run config of {stage.name}")
             windows = ([window_for(partitions, key) for key in sorted(context.partition_keys)]
                        if partitions is not None else [None])
+            store = pipeline.store()
+            ledger = new_ledger(store, run_params, context.run_id, stages=run_stages(context),
+                                parent_run_id=context.run.parent_run_id)
             outcomes = [
-                materialize_stage(stage.name, run_params, pipeline.store(), run_id=context.run_id, log=context.log,
-                                  window=window, inbox_file=context.run.tags.get(INBOX_FILE_TAG))
+                materialize_stage(stage.name, run_params, store, run_id=context.run_id, log=log,
+                                  window=window, inbox_file=context.run.tags.get(INBOX_FILE_TAG), ledger=ledger)
                 for window in windows
             ]
-        except TopicPipelineError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+            if finish_step(ledger, stage.name):
+                log.info("Published run %s: the pointers and the warehouse now show it", context.run_id)
+        except Exception as exc:
+            if not isinstance(exc, TopicPipelineError):
+                context.log.error("".join(traceback.format_exception(exc)))
+            raise stage_failure(stage.name, exc) from exc
         if len(outcomes) == 1:
             return dg.MaterializeResult(data_version=dg.DataVersion(outcomes[0].key), metadata=outcome_metadata(outcomes[0]))
         return dg.MaterializeResult(metadata=range_metadata(outcomes, [w.key for w in windows]))

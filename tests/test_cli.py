@@ -5,6 +5,7 @@ import json
 import pytest
 
 from assets.cli import main
+from topic_pipeline.store import StageStore
 
 from conftest import newsgroups_slice_params
 
@@ -29,7 +30,7 @@ def test_run_then_query_in_each_format(small_run, capsys):
 
 
 def test_plots_are_written_beside_the_topics(small_run):
-    folder = small_run / "topic_representations" / (small_run / "topic_representations" / "current").read_text()
+    folder = StageStore(small_run).current_dir("topic_representations")
     html = (folder / "topic_words.html").read_text()
     assert "Top words per topic (c-TF-IDF)" in html and 'src="../../_static/plotly.min.js"' in html
     assert (folder / "../../_static/plotly.min.js").resolve().stat().st_size > 1_000_000
@@ -54,7 +55,7 @@ def test_bad_params_fail_before_any_stage(write_params, data_root, capsys):
     assert main(["run"]) == 1
     first_line = capsys.readouterr().err.splitlines()[0]
     assert "unknown key 'clustering.min_clustr_size'. Did you mean 'clustering.min_cluster_size'?" in first_line
-    assert not data_root.exists() or not any(data_root.glob("*/current"))
+    assert not (data_root / "_current.json").exists()
 
 
 def test_sql_before_any_run(data_root, capsys):

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from topic_pipeline.run_ledger import RUNS_DIR
 from topic_pipeline.store import StageStore
+from topic_pipeline.store_gc import apply_gc, plan_gc
 
 from conftest import newsgroups_slice_params
 
@@ -41,7 +43,7 @@ def test_gc_keeps_current_outputs(tmp_path):
         with store.writing("ctfidf", key) as folder:
             (folder / "manifest.json").write_text("{}")
     store.set_current("ctfidf", "new")
-    removed = store.gc()
+    removed = apply_gc(store, plan_gc(store))
     assert [p.name for p in removed] == ["old"]
     assert store.has("ctfidf", "new") and not store.has("ctfidf", "old")
 
@@ -67,10 +69,12 @@ def test_sigkill_mid_stage_then_rerun_reuses_finished_stages(tmp_path):
         if process.poll() is None:
             process.kill()
     store = StageStore(root)
-    assert store.current("reduced_embeddings") is None
+    # a killed run publishes nothing; what it finished is in its ledger and in the store
+    assert all(store.current(stage) is None for stage in ("documents", "embeddings", "reduced_embeddings"))
     assert not [p for p in (root / "reduced_embeddings").iterdir() if not p.name.startswith(".tmp-")]
-    finished = {stage: store.current(stage) for stage in ("documents", "embeddings")}
-    assert all(finished.values())
+    (ledger,) = (root / RUNS_DIR).iterdir()
+    finished = {stage: (ledger / "keys" / stage).read_text().strip('"') for stage in ("documents", "embeddings")}
+    assert all(store.has(stage, key) for stage, key in finished.items())
 
     rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
@@ -78,4 +82,9 @@ def test_sigkill_mid_stage_then_rerun_reuses_finished_stages(tmp_path):
     assert lines["documents"] == "reused" and lines["embeddings"] == "reused"
     assert lines["reduced_embeddings"] == "computed" and lines["warehouse"] == "computed"
     assert {stage: store.current(stage) for stage in finished} == finished
-    assert not list((root / "reduced_embeddings").glob(".tmp-*"))  # the abandoned folder was cleaned
+    abandoned = list((root / "reduced_embeddings").glob(".tmp-*"))
+    assert abandoned and abandoned[0] not in plan_gc(store).paths  # the killed run's lease still protects it
+    later = plan_gc(store, now=time.time() + 3600)  # once the lease has expired, gc deletes it
+    assert abandoned[0] in later.paths
+    apply_gc(store, later)  # (apply plans again with the real clock: the lease is still live, nothing goes)
+    assert abandoned[0].exists()

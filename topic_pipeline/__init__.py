@@ -5,10 +5,11 @@ importing one stage module does not pull in the whole facade.
 """
 
 from topic_pipeline.errors import TopicPipelineError
+from topic_pipeline.trust import register_estimator
 
 __all__ = ["BaseCluster", "BaseDimensionalityReduction", "ClassTfidfTransformer", "KeyBERTInspired",
            "MaximalMarginalRelevance", "OnlineCountVectorizer", "PartOfSpeech", "TopicModel",
-           "TopicPipelineError"]
+           "TopicPipelineError", "register_estimator"]
 
 _LAZY = {
     "TopicModel": "topic_pipeline.model",

@@ -3,12 +3,21 @@
 Sources: scikit-learn's 20 Newsgroups loader (BERTopic's quick-start corpus) or
 Parquet, CSV and JSON Lines files given as a path, a folder or a glob. Every
 problem is reported with the file, column and row it was found in.
+
+CSV and JSON Lines files are decoded with ``corpus.encoding``; a byte that is
+not valid there is reported with its (1-based, physical) line. In CSV only an
+empty cell is a missing value: "NA", "null" or "None" are texts like any other.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
+import gzip
 import hashlib
+import io
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +51,8 @@ def load_corpus(params: CorpusParams) -> pd.DataFrame:
     if params.source == TWENTY_NEWSGROUPS:
         frame = _load_20newsgroups(params)
     else:
-        frame = pd.concat([_read_file(path, params) for path in resolve_files(params.source)], ignore_index=True)
+        frames = [_with_file_rows(_read_file(path, params)) for path in resolve_files(params.source)]
+        frame = pd.concat(frames, ignore_index=True)
     if params.limit is not None:
         frame = frame.iloc[: params.limit].reset_index(drop=True)
     if frame.empty:
@@ -104,7 +114,7 @@ def load_documents(params: CorpusParams, *, required_file: Path | None = None) -
             frame = _read_file(path, params)
             frame["doc_hash"] = [hash_text(text) for text in frame["text"]]
             frame["corpus_row"] = -1  # not part of the corpus source
-            _drop_repeated_rows(pd.concat([*frames, frame], ignore_index=True))  # id clashes with earlier rows
+            _drop_repeated_rows(pd.concat([*frames, _with_file_rows(frame)], ignore_index=True))  # id clashes
             frames.append(frame.loc[:, list(DOCUMENT_COLUMNS)])
         except CorpusError as exc:
             if required_file is not None and path.resolve() == Path(required_file).resolve():
@@ -151,15 +161,86 @@ def resolve_files(source: str) -> list[Path]:
     return files
 
 
-def _reader_for(path: Path) -> Callable[[Path], pd.DataFrame] | None:
+def _reader_for(path: Path) -> Callable[[Path, CorpusParams], pd.DataFrame] | None:
+    """The reader for a file's type, or None: also decides which files a folder or the inbox offers."""
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith(".parquet"):
-        return pd.read_parquet
+        return lambda p, _params: pd.read_parquet(p)
     if suffixes.endswith((".csv", ".csv.gz")):
-        return lambda p: pd.read_csv(p, dtype=str, keep_default_na=False)
+        return _read_csv
     if suffixes.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".json")):
-        return lambda p: pd.read_json(p, lines=True, dtype=False)
+        return _read_json_lines
     return None
+
+
+def _read_csv(path: Path, params: CorpusParams) -> pd.DataFrame:
+    """All cells as strings; only an empty cell is missing, so a text "NA" or "null" stays a text."""
+    text = _read_text(path, params.encoding)
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+
+
+def _read_json_lines(path: Path, params: CorpusParams) -> pd.DataFrame:
+    """One JSON object per line; every line is checked first so a bad one is named, not a parser offset."""
+    text = _read_text(path, params.encoding)
+    _check_json_lines(text, path)
+    return pd.read_json(io.StringIO(text), lines=True, dtype=False)
+
+
+def _check_json_lines(text: str, path: Path) -> None:
+    """Refuse the first line that is not a JSON object (blank lines are skipped, as pandas does)."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CorpusError(
+                f"{path}, line {number}: not valid JSON ({exc.msg} at column {exc.colno}); "
+                "JSON Lines files hold one JSON object per line."
+            ) from None
+        if not isinstance(value, dict):
+            raise CorpusError(
+                f"{path}, line {number}: expected a JSON object ({{...}}), got a JSON {_json_kind(value)}."
+            )
+
+
+def _json_kind(value: object) -> str:
+    """JSON's name for a parsed value's type, as the user wrote it in the file."""
+    kinds = {list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _read_text(path: Path, encoding: str) -> str:
+    """A (possibly gzipped) file's text in ``encoding``; an undecodable byte is reported by line."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CorpusError(
+            f"{path}: corpus.encoding {encoding!r} is not a known text encoding; use a Python codec name "
+            "such as utf-8, latin-1 or cp1252."
+        ) from None
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise _decoding_error(path, data, encoding, exc) from None
+    except LookupError as exc:  # a codec such as rot13 that does not turn bytes into text
+        raise CorpusError(f"{path}: corpus.encoding {encoding!r} cannot decode files ({exc}).") from None
+    return text.removeprefix("\ufeff")  # a byte order mark is not part of the first column's name
+
+
+def _decoding_error(path: Path, data: bytes, encoding: str, exc: UnicodeDecodeError) -> CorpusError:
+    """Name the physical line of the first bad byte: the one place a user can look at in an editor."""
+    before = data[: exc.start].decode(encoding, errors="replace")
+    line = len(re.findall(r"\r\n|\r|\n", before)) + 1
+    byte = data[exc.start : exc.start + 1].hex()
+    suggestion = "latin-1" if codecs.lookup(encoding).name != "iso8859-1" else "utf-8"
+    return CorpusError(
+        f"{path}, line {line}: not valid {encoding} text (byte 0x{byte}); "
+        f"set corpus.encoding to the file's encoding (e.g. corpus.encoding: {suggestion})."
+    )
 
 
 def read_corpus_file(path: Path, params: CorpusParams) -> pd.DataFrame:
@@ -174,7 +255,9 @@ def _read_file(path: Path, params: CorpusParams) -> pd.DataFrame:
     if not path.exists():
         raise CorpusError(f"Corpus file {path} does not exist.")
     try:
-        raw = reader(path)
+        raw = reader(path, params)
+    except CorpusError:
+        raise
     except Exception as exc:  # any parser failure becomes one actionable line
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise CorpusError(f"Corpus file {path} cannot be read: {first}") from exc
@@ -207,12 +290,7 @@ def _normalize_columns(raw: pd.DataFrame, params: CorpusParams, *, origin: str, 
     frame = pd.DataFrame(index=raw.index)
     frame["text"] = _check_texts(raw[params.text_column], origin, params.text_column)
     if chosen["id_column"]:
-        ids = raw[chosen["id_column"]]
-        missing = ids.isna()
-        if missing.any():
-            row = int(missing.to_numpy().nonzero()[0][0])
-            raise CorpusError(f"{origin}, row {row}, column {chosen['id_column']!r}: missing doc_id.")
-        frame["doc_id"] = ids.astype(str)
+        frame["doc_id"] = _check_ids(raw[chosen["id_column"]], origin, chosen["id_column"])
     else:
         frame["doc_id"] = [f"{default_id_prefix}{row}" for row in range(len(raw))]
     frame["timestamp"] = (
@@ -221,19 +299,47 @@ def _normalize_columns(raw: pd.DataFrame, params: CorpusParams, *, origin: str, 
         else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us, UTC]")
     )
     label_column = chosen["label_column"]
-    frame["label"] = raw[label_column].astype("string").replace("", pd.NA) if label_column else pd.NA
+    frame["label"] = _check_labels(raw[label_column], origin, label_column) if label_column else pd.NA
     frame["label"] = frame["label"].astype("string")
     return frame.reset_index(drop=True)
 
 
 def _check_texts(values: pd.Series, origin: str, column: str) -> pd.Series:
+    """Every text must be a string: a number or a missing value (an empty CSV cell) is never a document."""
     for row, value in enumerate(values):
         if not isinstance(value, str):
-            shown = "a missing value" if value is None or (isinstance(value, float) and pd.isna(value)) else (
-                f"{type(value).__name__} {value!r}"[:80]
-            )
-            raise CorpusError(f"{origin}, row {row}, column {column!r}: expected text, got {shown}.")
+            raise CorpusError(f"{origin}, row {row}, column {column!r}: expected text, got {_describe(value)}.")
     return values.astype(str)
+
+
+def _check_ids(values: pd.Series, origin: str, column: str) -> pd.Series:
+    """doc_ids as strings; a missing or nested id would silently become 'nan' or "{'a': 1}"."""
+    for row, value in enumerate(values):
+        if _is_missing(value) or not pd.api.types.is_scalar(value):
+            raise CorpusError(
+                f"{origin}, row {row}, column {column!r}: missing or invalid doc_id, got {_describe(value)}."
+            )
+    return values.astype(str)
+
+
+def _check_labels(values: pd.Series, origin: str, column: str) -> pd.Series:
+    """Labels as strings, empty ones missing; a list or object label cannot name one class."""
+    for row, value in enumerate(values):
+        if not pd.api.types.is_scalar(value):
+            raise CorpusError(f"{origin}, row {row}, column {column!r}: expected a label, got {_describe(value)}.")
+    return values.astype("string").replace("", pd.NA)
+
+
+def _is_missing(value: object) -> bool:
+    """True for None and NaN/NA/NaT scalars, which is what readers put in empty cells."""
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def _describe(value: object) -> str:
+    """A short, user-facing name for a wrong value (type and value, or 'a missing value')."""
+    if _is_missing(value):
+        return "a missing value (empty cell or null)"
+    return f"{type(value).__name__} {value!r}"[:80]
 
 
 def _parse_timestamps(values: pd.Series, origin: str, column: str) -> pd.Series:
@@ -252,6 +358,11 @@ def _parse_timestamps(values: pd.Series, origin: str, column: str) -> pd.Series:
     return parsed.astype("datetime64[us, UTC]")
 
 
+def _with_file_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each row's 0-based position in its file, so a doc_id clash across files can name file and row."""
+    return frame.assign(file_row=np.arange(len(frame), dtype=np.int64))
+
+
 def _drop_repeated_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Keep one row per doc_id; the same id with two different texts is an error."""
     repeated = frame["doc_id"].duplicated(keep=False)
@@ -262,12 +373,24 @@ def _drop_repeated_rows(frame: pd.DataFrame) -> pd.DataFrame:
     conflicting = conflicting[conflicting > 1]
     if not conflicting.empty:
         doc_id = conflicting.index[0]
-        rows = frame.index[frame["doc_id"] == doc_id].tolist()
         raise CorpusError(
-            f"Corpus {doc_id!r}: duplicate doc_id with different texts at rows {rows[:5]}; "
+            f"Corpus: duplicate doc_id {doc_id!r} with different texts in "
+            f"{_places(frame.loc[frame['doc_id'] == doc_id])}; "
             "doc_ids must identify one text (fix the id column or set corpus.id_column)."
         )
     return frame.drop_duplicates("doc_id", keep="first").reset_index(drop=True)
+
+
+def _places(rows: pd.DataFrame) -> str:
+    """'a.csv (rows 0, 3) and b.csv (row 1)': where one doc_id occurs, by file and row where known."""
+    sources = rows["source"] if "source" in rows else pd.Series("the corpus", index=rows.index)
+    file_rows = rows["file_row"] if "file_row" in rows else pd.Series(np.nan, index=rows.index)
+    places = []
+    for source, numbers in file_rows.groupby(sources, sort=False):
+        known = [str(int(n)) for n in numbers.dropna()][:5]
+        label = "row" if len(known) == 1 else "rows"
+        places.append(f"{source} ({label} {', '.join(known)})" if known else str(source))
+    return " and ".join(places)
 
 
 def _load_20newsgroups(params: CorpusParams) -> pd.DataFrame:

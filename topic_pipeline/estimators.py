@@ -15,23 +15,30 @@ from typing import Any
 
 from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.params import EstimatorSpec
+from topic_pipeline.trust import check_arguments, check_imported
 
 
 def build_estimator(spec: EstimatorSpec) -> Any:
     """Instantiate ``spec.class_path(**spec.params)``.
 
+    The path passed the allow-list when the params were validated
+    (``topic_pipeline.trust``); here the imported object must also be a class
+    defined in that package.
+
     Raises
     ------
     ParamsError
-        The module or class cannot be imported, or the parameters are refused.
+        The module or class cannot be imported, is not a class, or the parameters are refused.
     """
     module_name, _, class_name = spec.class_path.rpartition(".")
+    check_arguments(spec.class_path, spec.params)
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ParamsError(
             f"Estimator class '{spec.class_path}' cannot be imported ({exc}); install its package or fix class_path."
         ) from exc
+    check_imported(spec.class_path, cls, trusted_modules=(module_name.split(".")[0],))
     try:
         return cls(**spec.params)
     except TypeError as exc:

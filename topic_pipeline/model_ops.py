@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, get_args
@@ -19,6 +20,7 @@ import pandas as pd
 from topic_pipeline import artifacts
 from topic_pipeline.corpus import hash_text
 from topic_pipeline.errors import ParamsError, StageInputError
+from topic_pipeline.fitted_models import FITTED_MODEL, load_fitted_model
 from topic_pipeline.fitted_topics import TopicDescription, describe_topics, read_description
 from topic_pipeline.params import OutlierStrategy, PipelineParams, parse_params
 from topic_pipeline.store import StageStore, atomic_path
@@ -26,7 +28,6 @@ from topic_pipeline.topic_mapper import TopicMapper
 
 FIT_STAGES = ("documents", "embeddings", "reduced_embeddings", "clusters", "topic_assignments",
               "vectorized_bags", "ctfidf", "topic_representations")
-FITTED_MODEL = "fitted_model.joblib"
 
 
 # --- input checks ------------------------------------------------------------------------------
@@ -132,23 +133,29 @@ def fit_params(model: Any, inputs: dict[str, str | None], has_labels: bool, upda
 def fit_stages(model: Any, store: StageStore, texts: list[str], embeddings: np.ndarray | None,
                labels: np.ndarray | None, *, update_mode: str) -> dict[str, Any]:
     """Materialize the fit stages (cached) and read the fitted state back."""
-    from topic_pipeline.runner import materialize_stage
+    from topic_pipeline.runner import finish_step, materialize_stage, new_ledger
 
     params, estimators = fit_params(model, write_inputs(store.root, texts, embeddings, labels), labels is not None,
                                     update_mode)
+    # a run of its own: another fit sharing cache_dir cannot swap an input under this one
+    ledger = new_ledger(store, params, f"model-{uuid.uuid4().hex}", stages=list(FIT_STAGES))
+    outputs = {}
     for stage in FIT_STAGES:
-        materialize_stage(stage, params, store, run_id="TopicModel.fit", estimator=estimators.get(stage))
-    return read_fitted(store, params, texts, embeddings)
+        outputs[stage] = materialize_stage(stage, params, store, run_id=ledger.run_id, estimator=estimators.get(stage),
+                                           ledger=ledger).output_dir
+        finish_step(ledger, stage)
+    return read_fitted(store, params, texts, embeddings, outputs)
 
 
-def read_fitted(store: StageStore, params: PipelineParams, texts: list[str], embeddings: np.ndarray | None
-                ) -> dict[str, Any]:
-    assignments_dir = store.current_dir("topic_assignments")
+def read_fitted(store: StageStore, params: PipelineParams, texts: list[str], embeddings: np.ndarray | None,
+                outputs: dict[str, Path]) -> dict[str, Any]:
+    """The fitted state from one run's stage outputs (``outputs``: stage -> its folder)."""
+    assignments_dir = outputs["topic_assignments"]
     assigned = artifacts.read_table(assignments_dir, "topic_assignments")
     topics = assigned["topic_id"].to_numpy(dtype=np.int64)
-    vectors = embeddings if embeddings is not None else artifacts.read_vectors(store.current_dir("embeddings"), "embeddings")
-    description = read_description(store.current_dir("vectorized_bags"), store.current_dir("ctfidf"),
-                                   store.current_dir("topic_representations"), topics, vectors)
+    vectors = embeddings if embeddings is not None else artifacts.read_vectors(outputs["embeddings"], "embeddings")
+    description = read_description(outputs["vectorized_bags"], outputs["ctfidf"],
+                                   outputs["topic_representations"], topics, vectors)
     cluster_topics = artifacts.read_table(assignments_dir, "cluster_topics")
     # one row per cluster in ascending cluster order, as BERTopic's mapper (and its saved topic_mapper)
     mapper = TopicMapper.from_rows(sorted([int(c), int(c), int(t)] for c, t in
@@ -167,8 +174,8 @@ def read_fitted(store: StageStore, params: PipelineParams, texts: list[str], emb
         "store_": store, "params_": params, "documents_": texts, "embeddings_": vectors,
         "probabilities_": probabilities, "custom_labels_": None, "zeroshot_topics_": names,
         "topic_labels_": state["topic_labels_"] | names,  # BERTopic labels zero-shot topics by their names
-        "fitted_models_": {stage: store.current_dir(stage) / FITTED_MODEL for stage in ("reduced_embeddings", "clusters")
-                           if (store.current_dir(stage) / FITTED_MODEL).exists()},
+        "fitted_models_": {stage: outputs[stage] / FITTED_MODEL for stage in ("reduced_embeddings", "clusters")
+                           if (outputs[stage] / FITTED_MODEL).exists()},
     }
     return state
 
@@ -205,9 +212,7 @@ def embed(model: Any, texts: list[str]) -> np.ndarray:
 
 
 def _load_fitted(path: Path) -> Any:
-    import joblib
-
-    return joblib.load(path)  # only files our own stages wrote into this model's store
+    return load_fitted_model(path.parent)  # refused unless it matches the digest its stage stored
 
 
 def predict(model: Any, vectors: np.ndarray) -> tuple[list[int], np.ndarray | None]:

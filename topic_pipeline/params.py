@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from topic_pipeline.errors import ParamsError
+from topic_pipeline.trust import check_arguments, check_class_path
 
 PARAMS_ENV = "TOPIC_PIPELINE_PARAMS"
 DEFAULT_PARAMS_FILE = "params.yaml"
@@ -61,6 +63,7 @@ class CorpusParams(_Section):
     data_home: str | None = None
     inbox: str | None = "data/inbox"
     deduplicate: Deduplicate = "inbox"
+    encoding: str = "utf-8"
 
 
 class EmbeddingParams(_Section):
@@ -268,6 +271,41 @@ class UpdatesParams(_Section):
     keep_models: bool = False
 
 
+class StoreParams(_Section):
+    """What ``topic-pipeline gc`` keeps besides the current outputs.
+
+    ``keep_runs``: every output referenced by one of the last N runs (any
+    outcome) stays, so the previous few results can still be compared or
+    restored. ``lease_seconds``: how long a run's lease on its outputs lasts
+    without renewal (a live run renews it every few seconds); an expired lease
+    belongs to a run that died and no longer protects anything.
+    """
+
+    keep_runs: int = Field(default=5, ge=0)
+    lease_seconds: int = Field(default=600, ge=30)
+
+
+class TrustParams(_Section):
+    """Which code the params file may name.
+
+    ``estimator.class_path`` may name classes of scikit-learn, umap, hdbscan,
+    fast_hdbscan and cuML, classes registered in code
+    (``topic_pipeline.register_estimator``), and classes of the modules listed
+    here. This section is read from the params file only: run configuration
+    (the Dagster launchpad) cannot change it.
+    """
+
+    trusted_modules: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_modules")
+    @classmethod
+    def _module_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", name):
+                raise ValueError(f"must be dotted module names, got {name!r}")
+        return value
+
+
 class PipelineParams(_Section):
     """All sections of ``params.yaml``; a missing section takes its defaults."""
 
@@ -284,6 +322,8 @@ class PipelineParams(_Section):
     over_time: OverTimeParams = OverTimeParams()
     partitions: PartitionsParams = PartitionsParams()
     updates: UpdatesParams = UpdatesParams()
+    store: StoreParams = StoreParams()
+    trust: TrustParams = TrustParams()
 
     def section(self, name: str) -> _Section:
         """Return one section by name."""
@@ -294,8 +334,21 @@ class PipelineParams(_Section):
         if not overrides:
             return self
         merged = self.section(section).model_dump() | dict(overrides)
+        if section == "trust":
+            raise ParamsError(f"{origin}: the 'trust' section is read from the params file only.")
         new_section = validate_section(section, merged, origin=origin)
-        return self.model_copy(update={section: new_section})
+        updated = self.model_copy(update={section: new_section})
+        check_estimators(updated, origin=origin)  # model_copy does not run validators
+        return updated
+
+
+def check_estimators(params: PipelineParams, *, origin: str = "params") -> None:
+    """Every ``estimator.class_path`` must pass the allow-list (``trust``) before anything imports it."""
+    for name in ("reduction", "clustering"):
+        spec = params.section(name).estimator
+        if spec is not None:
+            check_class_path(spec.class_path, params.trust.trusted_modules, where=f"{origin}: {name}.estimator.class_path")
+            check_arguments(spec.class_path, spec.params, where=f"{origin}: {name}.estimator.params")
 
 
 SECTION_NAMES: tuple[str, ...] = tuple(PipelineParams.model_fields)
@@ -335,7 +388,9 @@ def parse_params(raw: Any, *, origin: str = "params") -> PipelineParams:
     if unknown:
         raise ParamsError(_unknown_key_message(origin, "", unknown[0], SECTION_NAMES))
     sections = {name: validate_section(name, raw[name] or {}, origin=origin) for name in raw}
-    return PipelineParams(**sections)
+    params = PipelineParams(**sections)
+    check_estimators(params, origin=origin)
+    return params
 
 
 def validate_section(name: str, values: Any, *, origin: str) -> _Section:

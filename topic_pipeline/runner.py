@@ -2,21 +2,26 @@
 
 key = hash(stage name, its params section as used, its inputs' keys, any
 extra content digest, the stage's code revision). Both Dagster assets and the
-in-process ``TopicModel`` go through ``materialize_stage``.
+in-process ``TopicModel`` go through ``materialize_stage``. Inputs come from
+the run's own ledger (``run_ledger``), never from pointers another run may
+move; ``finish_step`` publishes the whole run when its last step is done.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from topic_pipeline.errors import StageInputError, StoreError
+from topic_pipeline import warehouse
+from topic_pipeline.errors import StageInputError, StoreError, TopicPipelineError
 from topic_pipeline.estimators import estimator_fingerprint
 from topic_pipeline.params import PipelineParams, fingerprint
+from topic_pipeline.run_ledger import RunLedger
 from topic_pipeline.stages import STAGES, PrepareContext, Stage, StepContext, TimeWindow
 from topic_pipeline.store import MANIFEST, StageStore, write_json
 
@@ -64,24 +69,63 @@ def is_partitioned(stage: Stage, params: PipelineParams) -> bool:
     return stage.partitioned and params.partitions.granularity is not None
 
 
-def resolve_inputs(stage: Stage, params: PipelineParams, store: StageStore, window: TimeWindow | None
+def resolve_inputs(stage: Stage, params: PipelineParams, ledger: RunLedger, window: TimeWindow | None
                    ) -> tuple[dict[str, list[Path]], dict[str, Any]]:
-    """Input folders and input keys: the same partition, all partitions, or the one output."""
+    """Input folders and input keys as this run sees them: the same partition, all partitions, or the one output."""
+    store = ledger.store
     folders: dict[str, list[Path]] = {}
     keys: dict[str, Any] = {}
     for upstream in stage.inputs:
         if is_partitioned(STAGES[upstream], params) and window is None:
-            partitions = store.current_partitions(upstream)
-            if not partitions:
-                raise StoreError(f"Stage '{upstream}' has no materialized partitions under {store.root}; "
-                                 "run a partition or a backfill first.")
+            partitions = ledger.input_partitions(upstream)
             folders[upstream] = [store.output_dir(upstream, key) for key in partitions.values()]
             keys[upstream] = partitions
         else:
             partition = window.key if window is not None and is_partitioned(STAGES[upstream], params) else None
-            folder = store.current_dir(upstream, partition)
-            folders[upstream], keys[upstream] = [folder], folder.name
+            key = ledger.input_key(upstream, partition)
+            folders[upstream], keys[upstream] = [store.output_dir(upstream, key)], key
+        missing = [folder for folder in folders[upstream] if not (folder / MANIFEST).exists()]
+        if missing:
+            raise StoreError(f"Input '{upstream}' of stage '{stage.name}' is missing from the store ({missing[0]}); "
+                             "it was deleted while this run used it.")
     return folders, keys
+
+
+def new_ledger(store: StageStore, params: PipelineParams, run_id: str, *, stages: list[str] | None = None,
+               parent_run_id: str | None = None) -> RunLedger:
+    """The ledger of a run over ``stages`` (None: each stage call publishes itself)."""
+    return RunLedger(store, run_id, stages=stages, parent_run_id=parent_run_id,
+                     lease_seconds=params.store.lease_seconds)
+
+
+def publish_hook(ledger: RunLedger) -> Callable[[StageStore, dict[str, Any], dict[str, Any]], None]:
+    """What publishing does besides moving the pointers: the DuckDB file for the published warehouse."""
+    def install(store: StageStore, previous: dict[str, Any], head: dict[str, Any]) -> None:
+        key = head["stages"].get("warehouse")
+        if key is None:
+            return
+        changed = previous["stages"].get("warehouse") != key
+        if changed or ledger.produced("warehouse") or not warehouse.database_path(store).exists():
+            warehouse.install_database(store, store.output_dir("warehouse", key))
+
+    return install
+
+
+def finish_step(ledger: RunLedger, stage: str) -> bool:
+    """Mark a step of the run done; publish the run if it was the last one. Returns whether it published."""
+    try:
+        return ledger.finish_step(stage, publish_hook(ledger))
+    except OSError as exc:
+        if isinstance(exc, TopicPipelineError):
+            raise
+        raise StoreError(f"Publishing run {ledger.run_id} failed: {os_error_text(exc)}") from exc
+
+
+def os_error_text(exc: OSError) -> str:
+    """``<cause> (<file>)`` of an OSError, e.g. ``No space left on device (/data/x/embeddings.parquet)``."""
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    files = [str(f) for f in (exc.filename, exc.filename2) if f]
+    return f"{cause} ({', '.join(files)})" if files else cause
 
 
 def materialize_stage(
@@ -94,52 +138,76 @@ def materialize_stage(
     window: TimeWindow | None = None,
     inbox_file: str | None = None,
     estimator: Any | None = None,
+    ledger: RunLedger | None = None,
 ) -> StageOutcome:
     """Reuse or compute stage ``name`` (one partition of it, for a partitioned stage).
 
     ``estimator`` is an object the stage fits instead of the one its params
     describe (``TopicModel(umap_model=...)``); its content hash joins the key.
+    ``ledger`` is the run's ledger; without one the stage is a run of its own
+    and is published at once.
 
     Raises
     ------
     StoreError
-        An input stage has no stored output yet.
+        An input stage has no stored output yet, or the store cannot be
+        written (the message names the file and the cause, e.g. a full disk).
     StageInputError
         A partitioned stage without a window, or the stage's own complaint.
     TopicPipelineError
         Whatever the stage itself reports (bad corpus, too few documents, ...);
         nothing is stored for the failed stage.
     """
+    own_run = ledger is None
+    ledger = ledger or new_ledger(store, params, run_id)
+    ledger.start()
+    with ledger.holding_lease():
+        try:
+            outcome = _materialize(name, params, ledger, log or logger, window, inbox_file, estimator)
+        except TopicPipelineError:
+            raise
+        except OSError as exc:
+            raise StoreError(f"Stage '{name}' failed: {os_error_text(exc)}") from exc
+    if own_run:
+        finish_step(ledger, name)
+    return outcome
+
+
+def _materialize(name: str, params: PipelineParams, ledger: RunLedger, log: logging.Logger,
+                 window: TimeWindow | None, inbox_file: str | None, estimator: Any | None) -> StageOutcome:
     stage = STAGES[name]
-    log = log or logger
+    store = ledger.store
     partitioned = is_partitioned(stage, params)
     if partitioned and window is None:
         raise StageInputError(
             f"Stage '{name}' is partitioned by {params.partitions.granularity}: materialize a partition or a range."
         )
     window = window if partitioned else None
+    partition = window.key if window else None
     started_at = datetime.now(UTC)
     started = time.monotonic()
-    inputs, input_keys = resolve_inputs(stage, params, store, window)
-    prepare = PrepareContext(params=params, store=store, window=window, inbox_file=inbox_file, inputs=inputs)
+    inputs, input_keys = resolve_inputs(stage, params, ledger, window)
+    prepare = PrepareContext(params=params, store=store, window=window, inbox_file=inbox_file, inputs=inputs,
+                             ledger=ledger)
     extra, prepared = stage.prepare(prepare) if stage.prepare else (None, None)
     if estimator is not None:
         extra = f"{extra or ''}|estimator:{estimator_fingerprint(estimator)}"
     used = section_params(stage, params)
-    key = stage_key(stage, used, input_keys, extra, window.key if window else None)
+    key = stage_key(stage, used, input_keys, extra, partition)
     ctx = StepContext(params=params, inputs=inputs, out=store.output_dir(name, key), store=store, log=log,
-                      prepared=prepared, window=window, key=key, estimator=estimator)
+                      prepared=prepared, window=window, key=key, estimator=estimator, ledger=ledger)
 
-    computed = not store.has(name, key)
+    computed = not ledger.claim(name, key, partition)
     if computed:
-        log.info("%s%s: computing %s", name, f"[{window.key}]" if window else "", key)
-        with store.writing(name, key) as folder:
+        log.info("%s%s: computing %s", name, f"[{partition}]" if window else "", key)
+        with store.writing(name, key, ledger.token) as folder:
             ctx.out = folder
             metadata = stage.compute(ctx)
             manifest = {
                 "stage": name,
                 "key": key,
-                "partition": window.key if window else None,
+                "partition": partition,
+                "run_id": ledger.run_id,
                 "params": used,
                 "inputs": input_keys,
                 "created_at": datetime.now(UTC).isoformat(),
@@ -150,16 +218,13 @@ def materialize_stage(
             write_json(folder / MANIFEST, manifest)
         ctx.out = store.output_dir(name, key)
     else:
-        log.info("%s%s: reusing stored output %s", name, f"[{window.key}]" if window else "", key)
+        log.info("%s%s: reusing stored output %s", name, f"[{partition}]" if window else "", key)
         manifest = store.manifest(name, key)
-        if stage.on_reuse:
-            stage.on_reuse(ctx)
     if not store.has(name, key):
         raise StoreError(f"Stage '{name}' finished but its output {key} is missing from {store.root}.")
-    store.set_current(name, key, window.key if window else None)
     seconds = time.monotonic() - started
     store.record_run(
-        {"run_id": run_id, "stage": name, "partition": window.key if window else None, "key": key,
+        {"run_id": ledger.run_id, "stage": name, "partition": partition, "key": key,
          "computed": computed, "seconds": round(seconds, 3), "started_at": started_at.isoformat()}
     )
     return StageOutcome(name, key, computed, seconds, manifest["metadata"], used, ctx.out)

@@ -1,10 +1,17 @@
-"""Content-addressed stage store: ``<root>/<stage>/<key>/`` plus a ``current`` pointer.
+"""Content-addressed stage store: ``<root>/<stage>/<key>/`` plus one pointer file for all stages.
 
 A stage output is written into a temporary folder beside its final place and
 renamed into place only when complete, so a run killed at any moment leaves
-either no output or a whole one. ``current`` names the key a stage last
-materialized; downstream stages read their inputs through it. Old keys stay
-until ``gc`` so that changing a parameter back is a cache hit.
+either no output or a whole one. Runs resolve their inputs from what they
+produced themselves (``run_ledger``); ``_current.json`` names the key of every
+stage (and partition) of the last successful run, is replaced in one atomic
+rename at the end of a run, and is what readers, the warehouse and ``gc`` go
+by. Old keys stay until ``gc`` so that changing a parameter back is a cache hit.
+
+Every read-modify-write of shared state (the pointer file, a run's claims,
+``gc``) happens under ``lock()``: a lock file created with ``O_EXCL``, which
+works on shared file systems too, broken only when its holder has left it
+untouched for ``LOCK_STALE_SECONDS``.
 
 Embeddings are also cached per document: ``embedding_cache/<model>/<part>.parquet``
 maps a document's content hash to its vector, so no text is embedded twice.
@@ -16,6 +23,7 @@ import contextlib
 import json
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -31,9 +39,13 @@ from topic_pipeline.errors import StoreError
 DATA_ENV = "TOPIC_PIPELINE_DATA"
 DEFAULT_DATA_ROOT = Path("data") / "warehouse"
 MANIFEST = "manifest.json"
-CURRENT = "current"
-PARTITIONS = "partitions"
-_TMP_PREFIX = ".tmp-"
+HEAD = "_current.json"
+LEGACY_CURRENT = "current"  # per-stage pointer files of stores written before _current.json
+LEGACY_PARTITIONS = "partitions"
+TMP_PREFIX = ".tmp-"
+TMP_RUN_SEPARATOR = "~"  # .tmp-<key>~<run token>~<random>: gc knows which run a temporary folder belongs to
+LOCK_STALE_SECONDS = 60.0
+LOCK_TIMEOUT_SECONDS = 300.0
 
 
 def default_root() -> Path:
@@ -45,7 +57,7 @@ def default_root() -> Path:
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary name beside ``path``; rename it to ``path`` only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}.{uuid.uuid4().hex}")
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex}")
     try:
         yield tmp
         os.replace(tmp, path)
@@ -89,17 +101,17 @@ class StageStore:
             raise StoreError(f"Stage '{stage}' has no stored output {key} (looked in {path.parent}).") from None
 
     @contextlib.contextmanager
-    def writing(self, stage: str, key: str) -> Iterator[Path]:
+    def writing(self, stage: str, key: str, run_token: str = "") -> Iterator[Path]:
         """Yield a temporary folder; on success it becomes ``<stage>/<key>``.
 
         The caller writes its files and the manifest into the folder. On any
-        exception (or a kill) the temporary folder is removed or left under a
-        ``.tmp-`` name that readers never look at and ``gc`` deletes.
+        exception the temporary folder is removed; after a kill it stays under
+        a ``.tmp-`` name that readers never look at and ``gc`` deletes once the
+        run it names (``run_token``) no longer holds a live lease.
         """
         stage_dir = self.root / stage
         stage_dir.mkdir(parents=True, exist_ok=True)
-        self._remove_abandoned_tmp(stage_dir)
-        tmp = stage_dir / f"{_TMP_PREFIX}{key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp = stage_dir / f"{TMP_PREFIX}{key}{TMP_RUN_SEPARATOR}{run_token}{TMP_RUN_SEPARATOR}{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
         try:
             yield tmp
@@ -116,34 +128,60 @@ class StageStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
-    @staticmethod
-    def _remove_abandoned_tmp(stage_dir: Path) -> None:
-        """Delete temporary folders whose writing process no longer exists."""
-        for tmp in stage_dir.glob(f"{_TMP_PREFIX}*"):
-            parts = tmp.name.split("-")
-            pid = int(parts[-2]) if len(parts) >= 3 and parts[-2].isdigit() else None
-            if pid is not None and not _pid_alive(pid):
-                shutil.rmtree(tmp, ignore_errors=True)
+    # --- the pointer file ------------------------------------------------------------
+    @property
+    def head_path(self) -> Path:
+        return self.root / HEAD
 
-    def _pointer(self, stage: str, partition: str | None) -> Path:
-        return self.root / stage / (CURRENT if partition is None else f"{PARTITIONS}/{partition}")
+    def head(self) -> dict[str, Any]:
+        """The published pointers: ``{"stages": {stage: key}, "partitions": {stage: {partition: key}}, ...}``."""
+        try:
+            head = json.loads(self.head_path.read_text())
+        except FileNotFoundError:
+            return self._legacy_head()
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"The pointer file {self.head_path} cannot be read ({exc}).") from exc
+        if not isinstance(head, dict) or not isinstance(head.get("stages"), dict) \
+                or not isinstance(head.get("partitions"), dict):
+            raise StoreError(f"The pointer file {self.head_path} is not a pointer file (expected stages and partitions).")
+        return head
+
+    def _legacy_head(self) -> dict[str, Any]:
+        """Pointers of a store written before ``_current.json``: one ``current`` file per stage."""
+        stages, partitions = {}, {}
+        if self.root.is_dir():
+            for pointer in self.root.glob(f"*/{LEGACY_CURRENT}"):
+                if pointer.is_file():
+                    stages[pointer.parent.name] = pointer.read_text().strip()
+            for folder in self.root.glob(f"*/{LEGACY_PARTITIONS}"):
+                partitions[folder.parent.name] = {p.name: p.read_text().strip() for p in sorted(folder.iterdir())
+                                                  if p.is_file() and not p.name.startswith(TMP_PREFIX)}
+        return {"stages": stages, "partitions": partitions, "run_id": None}
+
+    def write_head(self, head: dict[str, Any]) -> None:
+        """Replace the pointer file in one rename (hold ``lock()`` while reading and writing it)."""
+        write_json(self.head_path, head)
 
     def current(self, stage: str, partition: str | None = None) -> str | None:
-        """The key last materialized for ``stage`` (or one of its partitions), None if it never ran."""
-        try:
-            return self._pointer(stage, partition).read_text().strip() or None
-        except FileNotFoundError:
-            return None
+        """The key last published for ``stage`` (or one of its partitions), None if it never ran."""
+        head = self.head()
+        if partition is None:
+            return head["stages"].get(stage) or None
+        return head["partitions"].get(stage, {}).get(partition) or None
 
     def set_current(self, stage: str, key: str, partition: str | None = None) -> None:
-        atomic_write_bytes(self._pointer(stage, partition), key.encode())
+        """Point one stage (or partition) at ``key`` (runs publish all their keys at once instead)."""
+        with self.lock():
+            head = self.head()
+            if partition is None:
+                head["stages"][stage] = key
+            else:
+                head["partitions"].setdefault(stage, {})[partition] = key
+            self.write_head(head)
 
     def current_partitions(self, stage: str) -> dict[str, str]:
-        """Partition key -> current key of every materialized partition of ``stage``, sorted."""
-        folder = self.root / stage / PARTITIONS
-        if not folder.is_dir():
-            return {}
-        return {p.name: p.read_text().strip() for p in sorted(folder.iterdir()) if not p.name.startswith(_TMP_PREFIX)}
+        """Partition key -> current key of every published partition of ``stage``, sorted."""
+        return dict(sorted(self.head()["partitions"].get(stage, {}).items()))
 
     def current_dir(self, stage: str, partition: str | None = None) -> Path:
         """Folder of the current output of ``stage`` (or a partition); a clear error if there is none."""
@@ -157,11 +195,54 @@ class StageStore:
         return self.output_dir(stage, key)
 
     def stages(self) -> list[str]:
-        """Stages that have a current output (or current partitions)."""
-        if not self.root.exists():
-            return []
-        names = {p.parent.name for p in self.root.glob(f"*/{CURRENT}")}
-        return sorted(names | {p.parent.name for p in self.root.glob(f"*/{PARTITIONS}")})
+        """Stages that have a published output (or published partitions)."""
+        head = self.head()
+        return sorted(set(head["stages"]) | {s for s, parts in head["partitions"].items() if parts})
+
+    # --- the store lock --------------------------------------------------------------
+    @contextlib.contextmanager
+    def lock(self, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+        """Hold the store's lock: one ``O_EXCL`` lock file (shared file systems included).
+
+        Holders keep it for milliseconds (a pointer update, a claim, gc's plan),
+        so a lock file untouched for ``LOCK_STALE_SECONDS`` belongs to a process
+        that died holding it and is broken.
+        """
+        path = self.root / "_locks" / "store.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        token = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                self._break_stale_lock(path)
+                if time.monotonic() > deadline:
+                    raise StoreError(f"The store {self.root} stayed locked for {timeout:.0f} s ({path}); "
+                                     "another run or gc holds it.") from None
+                time.sleep(0.02)
+                continue
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(token)
+            break
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                if path.read_text() == token:
+                    path.unlink()
+
+    @staticmethod
+    def _break_stale_lock(path: Path) -> None:
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if age > LOCK_STALE_SECONDS:
+            stale = path.with_name(f"{path.name}.stale-{uuid.uuid4().hex}")
+            with contextlib.suppress(OSError):
+                os.rename(path, stale)  # only one breaker wins the rename
+                stale.unlink()
 
     # --- run log ---------------------------------------------------------------------
     @property
@@ -172,18 +253,6 @@ class StageStore:
         """Append one stage execution to the run log (one small JSON file per record)."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         write_json(self.runs_dir / f"{stamp}-{record['stage']}-{uuid.uuid4().hex[:8]}.json", record)
-
-    # --- garbage collection ------------------------------------------------------------
-    def gc(self) -> list[Path]:
-        """Delete outputs that are not ``current`` and abandoned temporary folders."""
-        removed: list[Path] = []
-        for stage in self.stages():
-            keep = {self.current(stage), *self.current_partitions(stage).values()}
-            for child in (self.root / stage).iterdir():
-                if child.is_dir() and child.name not in keep and child.name != PARTITIONS:
-                    shutil.rmtree(child, ignore_errors=True)
-                    removed.append(child)
-        return removed
 
     # --- per-document embedding cache -------------------------------------------------
     def embedding_cache_dir(self, model_key: str) -> Path:
@@ -221,13 +290,3 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write a Parquet file through a temporary name and an atomic rename."""
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -1,9 +1,17 @@
-"""DuckDB views over the current stage outputs, and read-only queries.
+"""DuckDB views over the published stage outputs, and read-only queries.
 
-Only runs write the DuckDB file, and only by building a new file beside it and
-renaming it over the old one: a reader that holds the old file open keeps a
-consistent snapshot, and no writer ever waits on a reader's lock. The views
-read the Parquet files in place, so the file itself stays tiny.
+The ``warehouse`` stage stores its view definitions (``views.sql``) with paths
+relative to the store root. At the end of each run the DuckDB file is built
+from the published definitions for the store's own location, in a new file
+renamed over the old one: a reader holding the old file keeps a consistent
+snapshot, and no writer waits on a reader. Its views hold absolute paths (so
+any DuckDB client can open it read-only) and refuse to run once the file has
+been moved or copied elsewhere, instead of reading another store's files.
+
+``query`` never touches that file: it rebuilds the views in memory for the
+store's actual location, then locks the connection down (no file outside the
+store, no writes, no ATTACH, no extensions, no settings) and runs exactly one
+SELECT.
 """
 
 from __future__ import annotations
@@ -15,8 +23,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from topic_pipeline.errors import TopicPipelineError
-from topic_pipeline.store import MANIFEST, StageStore
+from topic_pipeline.errors import StoreError, TopicPipelineError
+from topic_pipeline.store import MANIFEST, TMP_PREFIX, StageStore
 
 DATABASE_NAME = "topics.duckdb"
 
@@ -34,23 +42,27 @@ def database_path(store: StageStore) -> Path:
     return store.root / DATABASE_NAME
 
 
-def _literal(path: Path | str) -> str:
-    """A file path as a SQL string literal (DDL cannot take bound parameters)."""
-    return "'" + str(Path(path).resolve()).replace("'", "''") + "'"
+STORE_ROOT = "@STORE@"  # stands for the store's root in stored view definitions
 
 
-def _files(folders: list[Path], name: str) -> str:
-    """``read_parquet`` argument for one file per folder (every partition of an input)."""
-    return "[" + ", ".join(_literal(folder / f"{name}.parquet") for folder in folders) + "]"
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _literal(store: StageStore, path: Path) -> str:
+    """A path inside the store as a SQL literal relative to ``@STORE@`` (DDL cannot take bound parameters)."""
+    relative = Path(os.path.relpath(Path(path).absolute(), store.root.absolute())).as_posix()
+    return _sql_text(f"{STORE_ROOT}/{relative}")
 
 
 def view_statements(store: StageStore, inputs: dict[str, list[Path]]) -> list[str]:
     """``CREATE VIEW`` statements for every table users query, over the given stage outputs."""
     def parquet(stage: str, name: str | None = None) -> str:
-        return f"read_parquet({_files(inputs[stage], name or stage)}, union_by_name=true)"
+        files = ", ".join(_literal(store, folder / f"{name or stage}.parquet") for folder in inputs[stage])
+        return f"read_parquet([{files}], union_by_name=true)"
 
-    runs = _literal(store.runs_dir / "*.json")
-    manifests = _literal(store.root / "*" / "*" / MANIFEST)
+    runs = _literal(store, store.runs_dir / "*.json")
+    manifests = _literal(store, store.root / "*" / "*" / MANIFEST)
     return [
         f"CREATE OR REPLACE VIEW documents AS SELECT doc_id, text, timestamp, label FROM {parquet('documents')}",
         "CREATE OR REPLACE VIEW document_links AS SELECT doc_id, duplicate_of, source "
@@ -74,15 +86,46 @@ def view_statements(store: StageStore, inputs: dict[str, list[Path]]) -> list[st
     ]
 
 
-def build_database(store: StageStore, statements: list[str]) -> Path:
-    """Write a fresh DuckDB file with ``statements`` and rename it over the old one."""
+def render(statements: list[str], root: Path) -> list[str]:
+    """Stored view definitions with ``@STORE@`` replaced by ``root`` (absolute)."""
+    prefix = _sql_text(STORE_ROOT + "/")[:-1]
+    target = _sql_text(str(Path(root).absolute()) + "/")[:-1]
+    return [statement.replace(prefix, target) for statement in statements]
+
+
+def read_views(warehouse_dir: Path) -> list[str]:
+    """The view definitions a ``warehouse`` output stored."""
+    return [s for s in (warehouse_dir / "views.sql").read_text().split(";\n") if s.strip()]
+
+
+def _guarded(statement: str, database: Path) -> str:
+    """A view that refuses to run unless this file is opened where it was built.
+
+    DuckDB reports the path each attached database was opened at; a copy or a
+    moved file has another one, and its views would otherwise read the
+    original store's Parquet files.
+    """
+    head, sep, select = statement.partition(" AS ")
+    expected = sorted({str(database.absolute()), str(database.resolve())})
+    paths = ", ".join(_sql_text(p) for p in expected)
+    message = _sql_text(
+        f"This warehouse file was built for {database.absolute()} and has been moved or copied: query it with "
+        "`topic-pipeline sql` (TOPIC_PIPELINE_DATA=<its folder>) or rebuild it with "
+        "`topic-pipeline run --select warehouse`.")
+    return (f"{head}{sep}SELECT * FROM ({select}) WHERE "
+            f"EXISTS (SELECT 1 FROM duckdb_databases() WHERE path IN ({paths})) OR error({message})")
+
+
+def install_database(store: StageStore, warehouse_dir: Path) -> Path:
+    """Build the DuckDB file for the published ``warehouse`` output and rename it over the old one."""
     target = database_path(store)
+    statements = render(read_views(warehouse_dir), store.root)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".tmp-{uuid.uuid4().hex}-{DATABASE_NAME}")
+    tmp = target.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{DATABASE_NAME}")
     try:
         with duckdb.connect(str(tmp)) as connection:
             for statement in statements:
-                connection.execute(statement)
+                connection.execute(_guarded(statement, target))
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -90,19 +133,69 @@ def build_database(store: StageStore, statements: list[str]) -> Path:
     return target
 
 
-def query(store: StageStore, sql: str) -> pd.DataFrame:
-    """Run one query against the warehouse, read-only, and close it at once.
+_READ_STATEMENTS = {duckdb.StatementType.SELECT}
+
+
+def readonly_connection(store: StageStore, statements: list[str]) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the views, that can read the store's files and nothing else.
+
+    After the views are created: external access off except the store's
+    folder, extensions neither installed nor loaded automatically, and the
+    configuration locked, so no statement can widen it again.
+    """
+    root = store.root.absolute()
+    connection = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                    "autoload_known_extensions": False})
+    try:
+        for statement in render(statements, root):
+            connection.execute(statement)
+        connection.execute("SET allowed_directories = [?]", [str(root) + "/"])
+        connection.execute("SET enable_external_access = false")
+        connection.execute("SET lock_configuration = true")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def check_read_only(connection: duckdb.DuckDBPyConnection, sql: str) -> duckdb.Statement:
+    """The one SELECT in ``sql``; anything else is refused before it runs.
 
     Raises
     ------
     QueryError
-        No warehouse yet, or DuckDB rejected the query (its message is kept).
+        Not exactly one statement, or a statement that is not a read
+        (COPY, EXPORT, ATTACH, INSTALL/LOAD, SET/PRAGMA/CALL, CREATE, DROP, INSERT, ...).
     """
-    path = database_path(store)
-    if not path.exists():
-        raise QueryError(f"No warehouse at {path}; run `topic-pipeline run` first.")
     try:
-        with duckdb.connect(str(path), read_only=True) as connection:
-            return connection.execute(sql).fetchdf()
+        statements = connection.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"Query failed: {str(exc).splitlines()[0]}") from None
+    if len(statements) != 1:
+        raise QueryError(f"Give exactly one SELECT statement (got {len(statements)}); the warehouse is read-only.")
+    kind = statements[0].type
+    if kind not in _READ_STATEMENTS:
+        name = str(kind).rsplit(".", 1)[-1]
+        raise QueryError(f"Only SELECT queries are allowed (got a {name} statement); the warehouse is read-only.")
+    return statements[0]
+
+
+def query(store: StageStore, sql: str) -> pd.DataFrame:
+    """Run one read-only SELECT over the published views and return the result.
+
+    Raises
+    ------
+    QueryError
+        No warehouse yet, a statement that is not one SELECT, or DuckDB
+        rejected the query (its first line is kept).
+    """
+    try:
+        warehouse_dir = store.current_dir("warehouse")
+    except StoreError:
+        raise QueryError(f"No warehouse under {store.root}; run `topic-pipeline run` first.") from None
+    try:
+        with readonly_connection(store, read_views(warehouse_dir)) as connection:
+            statement = check_read_only(connection, sql)
+            return connection.execute(statement).fetchdf()
     except duckdb.Error as exc:
         raise QueryError(f"Query failed: {str(exc).splitlines()[0]}") from exc

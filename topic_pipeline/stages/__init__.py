@@ -24,10 +24,10 @@ STAGES: dict[str, Stage] = {
               prepare=ingest.prepare_embeddings, partitioned=True),
         Stage("reduced_embeddings", "reduction", ("documents", "embeddings"), model.compute_reduced,
               "UMAP-reduced embeddings (or PCA, none, any estimator; supervised or guided by seed topics).",
-              prepare=model.prepare_reduced, extra_sections=("updates", "guidance"), revision=2),
+              prepare=model.prepare_reduced, extra_sections=("updates", "guidance"), revision=3),
         Stage("clusters", "clustering", ("documents", "embeddings", "reduced_embeddings"), model.compute_clusters,
               "HDBSCAN clusters and membership strengths (or any clusterer, given labels, zero-shot topics first).",
-              prepare=model.prepare_clusters, extra_sections=("updates", "guidance"), revision=2),
+              prepare=model.prepare_clusters, extra_sections=("updates", "guidance"), revision=3),
         Stage("topic_assignments", "topics", ("documents", "embeddings", "clusters"), model.compute_topic_assignments,
               "Topic per document; ids sorted by size, -1 = outliers; optional topic reduction and outlier "
               "reassignment.", prepare=model.prepare_topic_assignments, revision=2),
@@ -50,6 +50,7 @@ STAGES: dict[str, Stage] = {
         Stage("warehouse", None, ("documents", "topic_assignments", "topic_representations", "topic_hierarchy",
                                   "topics_over_time", "topics_per_class"),
               publish.compute_warehouse,
-              "DuckDB views over the current outputs.", on_reuse=publish.reuse_warehouse),
+              "DuckDB views over this run's outputs (the DuckDB file is built when the run is published).",
+              revision=2),
     )
 }

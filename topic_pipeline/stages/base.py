@@ -14,6 +14,7 @@ import pandas as pd
 from topic_pipeline import artifacts, plots
 from topic_pipeline.errors import StageInputError
 from topic_pipeline.params import PipelineParams
+from topic_pipeline.run_ledger import RunLedger
 from topic_pipeline.store import StageStore
 
 
@@ -35,6 +36,7 @@ class PrepareContext:
     window: TimeWindow | None
     inbox_file: str | None
     inputs: dict[str, list[Path]]
+    ledger: RunLedger
 
 
 @dataclass
@@ -54,6 +56,7 @@ class StepContext:
     window: TimeWindow | None = None
     key: str = ""
     estimator: Any = None
+    ledger: RunLedger | None = None
 
     def input_dir(self, stage: str) -> Path:
         folders = self.inputs[stage]
@@ -86,8 +89,7 @@ class Stage:
 
     ``prepare`` runs before the cache lookup and returns extra key material
     (e.g. a digest of the corpus content) plus state handed to ``compute``.
-    ``on_reuse`` runs when the stored output is reused (the warehouse rebuilds
-    its DuckDB file from the stored view definitions). ``partitioned`` stages
+    ``partitioned`` stages
     are split by time window when ``partitions.granularity`` is set.
     ``extra_sections`` are other params sections the output depends on.
     """
@@ -99,6 +101,5 @@ class Stage:
     description: str
     revision: int = 1
     prepare: Callable[[PrepareContext], tuple[str, Any]] | None = None
-    on_reuse: Callable[[StepContext], None] | None = None
     partitioned: bool = False
     extra_sections: tuple[str, ...] = ()

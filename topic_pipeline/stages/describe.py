@@ -157,10 +157,11 @@ def prepare_over_time(ctx: PrepareContext) -> tuple[str, Path | None]:
     """In a partitioned run, the previous window's output feeds evolution tuning."""
     if ctx.window is None or not ctx.params.over_time.evolution_tuning:
         return "", None
-    earlier = {k: v for k, v in ctx.store.current_partitions("topics_over_time").items() if k < ctx.window.key}
+    earlier = {k: v for k, v in ctx.ledger.visible_partitions("topics_over_time").items() if k < ctx.window.key}
     if not earlier:
         return "", None
     key = earlier[max(earlier)]
+    ctx.ledger.protect("topics_over_time", key)
     return f"previous:{key}", ctx.store.output_dir("topics_over_time", key)
 
 

@@ -1,7 +1,8 @@
 """Steps of the topic model itself: reduction, clustering, topic ids, bags of words, c-TF-IDF.
 
 With ``updates.mode: assign`` the fitted UMAP and HDBSCAN are kept (joblib
-files inside their own stage output; nothing outside our store is unpickled)
+files inside their own stage output, loaded only when they match the digest in
+the output's manifest: ``fitted_models``)
 and new documents are placed with them, until ``updates.refit_every``
 documents have arrived since the last fit. Each output marks which documents
 were part of the fit (``fitted``), so topic ids are sorted on those only and
@@ -10,7 +11,6 @@ stay stable as documents are added.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pandas as pd
 from topic_pipeline import artifacts
 from topic_pipeline.clustering import assign_clusters, fit_clusterer, is_hdbscan
 from topic_pipeline.ctfidf import ctfidf_transform
+from topic_pipeline.fitted_models import DIGEST_FIELD, link_fitted_model, load_fitted_model, save_fitted_model
 from topic_pipeline.fitted_topics import reassign_outliers, reduce_topic_ids, seeded_idf
 from topic_pipeline.params import fingerprint
 from topic_pipeline.reduction import fit_reducer, transform_embeddings
@@ -28,7 +29,6 @@ from topic_pipeline.topic_reduction import renumber_by_frequency
 from topic_pipeline.topics import topic_sizes
 from topic_pipeline.vectorize import vectorize_topics
 
-FITTED_MODEL = "fitted_model.joblib"
 
 
 def _fitted_base(ctx: PrepareContext, stage: str, section: str, upstream_fit: str | None) -> tuple[str, Path | None]:
@@ -45,6 +45,7 @@ def _fitted_base(ctx: PrepareContext, stage: str, section: str, upstream_fit: st
     fit = manifest["metadata"].get("fit_key")
     if not same_settings or fit is None or manifest["metadata"].get("upstream_fit_key") != upstream_fit:
         return "", None
+    ctx.ledger.protect(stage, key)  # gc keeps the base while this run (or a kept run) builds on it
     return f"base:{fit}", ctx.store.output_dir(stage, key)
 
 
@@ -53,23 +54,9 @@ def _input_fit_key(ctx: PrepareContext | StepContext, stage: str) -> str | None:
     return manifest["metadata"].get("fit_key")
 
 
-def _keep_model(model: object | None, base: Path | None, out: Path) -> None:
-    """Save a new fitted model, or hard-link the base's (no copy; survives gc of the base)."""
-    import joblib
-
-    if model is not None:
-        joblib.dump(model, out / FITTED_MODEL)
-    else:
-        try:
-            os.link(base / FITTED_MODEL, out / FITTED_MODEL)
-        except OSError:
-            (out / FITTED_MODEL).write_bytes((base / FITTED_MODEL).read_bytes())
-
-
-def _load_model(base: Path) -> object:
-    import joblib
-
-    return joblib.load(base / FITTED_MODEL)  # only ever our own store's file
+def _keep_model(model: object | None, base: Path | None, out: Path) -> str:
+    """Save a new fitted model, or link the base's after checking it; return the digest for the manifest."""
+    return save_fitted_model(model, out) if model is not None else link_fitted_model(base, out)
 
 
 def _arrivals(ctx: StepContext, doc_ids: pd.Series, base: Path | None, name: str) -> tuple[pd.DataFrame | None, np.ndarray]:
@@ -148,14 +135,13 @@ def compute_reduced(ctx: StepContext) -> dict[str, Any]:
         reduced = np.zeros((len(doc_ids), previous["vector"].iloc[0].shape[0]), dtype=np.float32)
         reduced[~new] = np.vstack(previous.loc[doc_ids[~new], "vector"].to_numpy())
         if new.any():
-            reduced[new] = transform_embeddings(_load_model(base), embeddings[new])
+            reduced[new] = transform_embeddings(load_fitted_model(base), embeddings[new])
         fitted = previous["fitted"].reindex(doc_ids, fill_value=False).to_numpy()
         fit_key = artifacts.read_manifest(base)["metadata"]["fit_key"]
-    if _keeps_models(ctx):
-        _keep_model(model, base, ctx.out)
+    digest = _keep_model(model, base, ctx.out) if _keeps_models(ctx) else None
     artifacts.write_vectors(ctx.out, "reduced_embeddings", doc_ids, reduced, fitted=pd.Series(fitted))
     return {"rows": len(reduced), "dimensions": int(reduced.shape[1]), "fitted_documents": int(fitted.sum()),
-            "fit_key": fit_key if assign else None}
+            "fit_key": fit_key if assign else None, DIGEST_FIELD: digest}
 
 
 def prepare_clusters(ctx: PrepareContext) -> tuple[str, Path | None]:
@@ -188,12 +174,12 @@ def compute_clusters(ctx: StepContext) -> dict[str, Any]:
         labels = previous["cluster"].reindex(doc_ids).to_numpy(copy=True)
         probabilities = previous["probability"].reindex(doc_ids).to_numpy(copy=True)
         if new.any():
-            labels[new], probabilities[new] = assign_clusters(_load_model(base), reduced[new])
+            labels[new], probabilities[new] = assign_clusters(load_fitted_model(base), reduced[new])
         labels = labels.astype(np.int64)
         fitted = previous["fitted"].reindex(doc_ids, fill_value=False).to_numpy()
         fit_key = artifacts.read_manifest(base)["metadata"]["fit_key"]
-    if _keeps_models(ctx) and (model is not None or base is not None):
-        _keep_model(model, base, ctx.out)
+    digest = _keep_model(model, base, ctx.out) if _keeps_models(ctx) and (model is not None or base is not None) \
+        else None
     if membership is not None:
         artifacts.write_array(ctx.out, "membership", membership)
     artifacts.write_table(ctx.out, "clusters", pd.DataFrame(
@@ -208,6 +194,7 @@ def compute_clusters(ctx: StepContext) -> dict[str, Any]:
         "zeroshot_documents": 0 if zeroshot is None else int(zeroshot["documents"].sum()),
         "fit_key": fit_key if assign else None,
         "upstream_fit_key": _input_fit_key(ctx, "reduced_embeddings") if assign else None,
+        DIGEST_FIELD: digest,
     }
 
 
@@ -229,7 +216,7 @@ def _cluster_with_zeroshot(ctx: StepContext, doc_ids: pd.Series, given: np.ndarr
     rest = ~match.assigned
     model, clustered, strengths = None, np.zeros(0, dtype=np.int64), np.zeros(0)
     if rest.any():
-        reduced_rest = reduce_unassigned(_load_model(ctx.input_dir("reduced_embeddings")), embeddings, match)
+        reduced_rest = reduce_unassigned(load_fitted_model(ctx.input_dir("reduced_embeddings")), embeddings, match)
         model, clustered, strengths = fit_clusterer(reduced_rest, ctx.params.clustering, estimator=ctx.estimator,
                                                     labels=None if given is None else given[rest])
     topics, names = combine_zeroshot_topics(match, clustered)

@@ -1,4 +1,8 @@
-"""The last step: DuckDB views over the current outputs."""
+"""The last step: the DuckDB view definitions over this run's outputs.
+
+The DuckDB file itself is built when the run is published (``runner``), so it
+always shows the run the pointers name.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +15,4 @@ from topic_pipeline.stages.base import StepContext
 def compute_warehouse(ctx: StepContext) -> dict[str, Any]:
     statements = warehouse.view_statements(ctx.store, ctx.inputs)
     (ctx.out / "views.sql").write_text(";\n".join(statements) + ";\n")
-    warehouse.build_database(ctx.store, statements)
     return {"views": len(statements), "database": str(warehouse.database_path(ctx.store))}
-
-
-def reuse_warehouse(ctx: StepContext) -> None:
-    statements = [s for s in (ctx.out / "views.sql").read_text().split(";\n") if s.strip()]
-    warehouse.build_database(ctx.store, statements)
