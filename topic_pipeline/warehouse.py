@@ -176,7 +176,7 @@ def check_read_only(connection: duckdb.DuckDBPyConnection, sql: str) -> duckdb.S
     kind = statements[0].type
     if kind not in _READ_STATEMENTS:
         name = str(kind).rsplit(".", 1)[-1]
-        raise QueryError(f"Only SELECT queries are allowed (got a {name} statement); the warehouse is read-only.")
+        raise QueryError(f"Only SELECT queries are allowed (got {name}); the warehouse is read-only.")
     return statements[0]
 
 

@@ -13,7 +13,16 @@ import pandas as pd
 
 from topic_pipeline import artifacts
 from topic_pipeline.corpus import LoadedDocuments, load_documents, source_signature
-from topic_pipeline.embedding import embed_texts, file_digest, load_precomputed, model_cache_key
+from topic_pipeline.embedding import (
+    check_embeddings,
+    embed_texts,
+    load_precomputed,
+    load_sentence_model,
+    model_cache_key,
+    model_identity,
+    precomputed_digest,
+)
+from topic_pipeline.errors import EmbeddingError
 from topic_pipeline.stages.base import PrepareContext, StepContext, TimeWindow
 
 _LOADED: dict[tuple, LoadedDocuments] = {}
@@ -65,9 +74,10 @@ def compute_documents(ctx: StepContext) -> dict[str, Any]:
 
 
 def prepare_embeddings(ctx: PrepareContext) -> tuple[str, None]:
+    """Key material: the precomputed file's content, or the model's weights (see ``model_cache_key``)."""
     settings = ctx.params.embedding
     if settings.precomputed:
-        return "precomputed:" + file_digest(Path(settings.precomputed)), None
+        return "precomputed:" + precomputed_digest(Path(settings.precomputed)), None
     return "model:" + model_cache_key(settings), None
 
 
@@ -81,8 +91,13 @@ def compute_embeddings(ctx: StepContext) -> dict[str, Any]:
             allow_prefix=ctx.input_params("documents")["limit"] is not None,
         )
         newly_embedded = 0
+        source = f"Precomputed embeddings {settings.precomputed}"
     else:
         vectors, newly_embedded = _embed_with_cache(docs, ctx)
+        source = f"Embeddings of model {settings.model!r}"
+    # the last gate before the output is stored: nothing non-finite or misshapen becomes a valid output
+    vectors = check_embeddings(vectors, count=len(docs), source=source,
+                               describe=lambda i: f"document {i} (doc_id {str(docs['doc_id'].iloc[i])!r})")
     artifacts.write_vectors(ctx.out, "embeddings", docs["doc_id"], vectors, doc_hash=docs["doc_hash"])
     return {
         "rows": len(docs),
@@ -93,9 +108,21 @@ def compute_embeddings(ctx: StepContext) -> dict[str, Any]:
 
 
 def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray, int]:
-    """Look every text up in the per-document cache; embed (and cache) only the missing ones."""
-    model_key = model_cache_key(ctx.params.embedding)
-    cached_hashes, cached_vectors = ctx.store.cached_embeddings(model_key)
+    """Look every text up in the per-document cache; embed (and cache) only the missing ones.
+
+    The cache is keyed by the model's weights. A name with no local files (a
+    Hub model not downloaded yet) has no such key: the model is loaded first
+    (offline this is the clear "could not be loaded" error), and only once its
+    files are local are vectors cached; failing that, nothing is cached.
+    """
+    settings = ctx.params.embedding
+    identity = model_identity(settings)
+    model = None
+    if not identity.resolved:
+        model = load_sentence_model(settings.model, settings.device)
+        identity = model_identity(settings)
+    model_key = identity.key if identity.resolved else None
+    cached_hashes, cached_vectors = ctx.store.cached_embeddings(model_key) if model_key else ([], None)
     position = {doc_hash: row for row, doc_hash in enumerate(cached_hashes)}
     unique = docs.drop_duplicates("doc_hash")
     missing = unique.loc[~unique["doc_hash"].isin(position)]
@@ -105,26 +132,43 @@ def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray,
     )
     new_vectors = None
     if len(missing):
-        from tqdm.auto import tqdm
-
-        started = time.monotonic()
-        hashes = missing["doc_hash"].tolist()
-        bar = tqdm(total=len(hashes), desc="embedding", unit="doc", disable=not _is_terminal())
-
-        def keep_chunk(start: int, vectors: np.ndarray) -> None:
-            ctx.store.add_embeddings(model_key, hashes[start : start + len(vectors)], vectors)
-            done = start + len(vectors)
-            bar.update(len(vectors))
-            rate = done / max(time.monotonic() - started, 1e-9)
-            ctx.log.info("Embedded %d/%d documents (%.1f docs/s)", done, len(hashes), rate)
-
-        with bar:
-            new_vectors = embed_texts(missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk)
+        new_vectors = _embed_missing(missing, ctx, model_key, model)
+        _check_cached_width(cached_vectors, new_vectors, settings.model)
     offset = len(cached_hashes)
     position |= {doc_hash: offset + row for row, doc_hash in enumerate(missing["doc_hash"])}
     parts = [p for p in (cached_vectors, new_vectors) if p is not None]
     pool = np.vstack(parts) if len(parts) > 1 else parts[0]
     return pool[[position[h] for h in docs["doc_hash"]]], len(missing)
+
+
+def _embed_missing(missing: pd.DataFrame, ctx: StepContext, model_key: str | None, model: Any) -> np.ndarray:
+    """Embed the texts not in the cache, adding each (already checked) chunk to the cache as it comes."""
+    from tqdm.auto import tqdm
+
+    started = time.monotonic()
+    hashes = missing["doc_hash"].tolist()
+    bar = tqdm(total=len(hashes), desc="embedding", unit="doc", disable=not _is_terminal())
+
+    def keep_chunk(start: int, vectors: np.ndarray) -> None:
+        if model_key is not None:
+            ctx.store.add_embeddings(model_key, hashes[start : start + len(vectors)], vectors)
+        done = start + len(vectors)
+        bar.update(len(vectors))
+        rate = done / max(time.monotonic() - started, 1e-9)
+        ctx.log.info("Embedded %d/%d documents (%.1f docs/s)", done, len(hashes), rate)
+
+    with bar:
+        return embed_texts(missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk, model=model,
+                           doc_ids=missing["doc_id"].tolist())
+
+
+def _check_cached_width(cached: np.ndarray | None, new: np.ndarray, model: str) -> None:
+    """Cached and new vectors of one key must have one width (else the cache folder is not this model's)."""
+    if cached is not None and len(cached) and cached.shape[1] != new.shape[1]:
+        raise EmbeddingError(
+            f"Embedding model {model!r}: cached vectors have {cached.shape[1]} columns but the model makes "
+            f"{new.shape[1]}; delete the model's folder under embedding_cache/ and run again."
+        )
 
 
 def _is_terminal() -> bool:
