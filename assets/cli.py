@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +40,7 @@ def _run(args: argparse.Namespace) -> int:
         tags |= {RANGE_START_TAG: start, RANGE_END_TAG: end or start}
     # Dagster's own console log (with its traces) only behind --verbose; it always goes to a log file
     console_level = args.log_level if args.verbose else "CRITICAL"
-    with _progress_on_terminal(enabled=not args.verbose):
+    with _progress_on_terminal(enabled=not args.verbose), warnings.catch_warnings(record=not args.verbose) as caught:
         try:
             result = dg.materialize(
                 list(defs.assets),
@@ -53,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
             )
         except dg.DagsterError as exc:
             raise ParamsError(f"Dagster refused the run: {str(exc).splitlines()[0]}") from exc
-    log_file = _write_run_log(instance, result.run_id, StageStore())
+    log_file = _write_run_log(instance, result.run_id, StageStore(), [str(w.message) for w in caught or []])
     _print_outcomes(result, args.partition_range)
     if result.success:
         return 0
@@ -96,11 +97,11 @@ def _failure_messages(result: Any) -> list[str]:
     return messages
 
 
-def _write_run_log(instance: Any, run_id: str, store: StageStore) -> Path | None:
-    """Every event of the run, tracebacks included, in ``<store>/_logs/<run_id>.log``."""
+def _write_run_log(instance: Any, run_id: str, store: StageStore, caught_warnings: list[str]) -> Path | None:
+    """Every event of the run, tracebacks and Python warnings included, in ``<store>/_logs/<run_id>.log``."""
     try:
         entries = instance.all_logs(run_id)
-        lines = []
+        lines = [f"warning: {message}" for message in dict.fromkeys(caught_warnings)]
         for entry in entries:
             stamp = datetime.fromtimestamp(entry.timestamp, UTC).isoformat(timespec="milliseconds")
             step = f" {entry.step_key}" if entry.step_key else ""
