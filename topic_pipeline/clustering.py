@@ -62,6 +62,12 @@ def fit_clusterer(reduced: np.ndarray, params: ClusteringParams, *, prediction_d
     model : the fitted clusterer, or None for given labels
     labels : ndarray of shape (n_documents,), int64
     probabilities : ndarray of shape (n_documents,), float64 (NaN where the clusterer gives none)
+
+    Raises
+    ------
+    StageInputError
+        Fewer documents than HDBSCAN's ``min_cluster_size`` or ``min_samples`` or
+        KMeans' ``n_clusters``, or no label per document for ``method: labels``.
     """
     if params.method == "labels" and estimator is None and params.estimator is None:
         if labels is None or len(labels) != len(reduced):
@@ -75,6 +81,18 @@ def fit_clusterer(reduced: np.ndarray, params: ClusteringParams, *, prediction_d
         raise StageInputError(
             f"HDBSCAN needs at least clustering.min_cluster_size={params.min_cluster_size} documents, "
             f"got {len(reduced)}."
+        )
+    if is_density and params.min_samples is not None and len(reduced) < params.min_samples:
+        # HDBSCAN's prediction data (calculate_probabilities, assign mode) asks for min_samples neighbours
+        raise StageInputError(
+            f"HDBSCAN needs at least clustering.min_samples={params.min_samples} documents, got {len(reduced)}; "
+            "add documents or lower clustering.min_samples."
+        )
+    uses_kmeans = estimator is None and params.estimator is None and params.method == "kmeans"
+    if uses_kmeans and len(reduced) < params.n_clusters:
+        raise StageInputError(
+            f"KMeans needs at least clustering.n_clusters={params.n_clusters} documents, got {len(reduced)}; "
+            "add documents or lower clustering.n_clusters."
         )
     model = make_clusterer(params, estimator, prediction_data=prediction_data or params.calculate_probabilities)
     if labels is not None and not is_density:

@@ -29,7 +29,8 @@ HIERARCHY_COLUMNS = (
 
 def topic_linkage(topic_ctfidf: sp.csr_matrix, method: str = "ward") -> np.ndarray:
     """Linkage matrix (scipy format) over 1 - cosine similarity of the rows."""
-    distances = 1 - cosine_similarity(topic_ctfidf)
+    # rounding can give 1 - cos slightly below 0 for equal rows; scipy's optimal ordering refuses negatives
+    distances = np.clip(1 - cosine_similarity(topic_ctfidf), 0.0, None)
     np.fill_diagonal(distances, 0)
     condensed = squareform(distances, checks=False)
     linkage = sch.linkage(condensed, method, optimal_ordering=True)

@@ -8,6 +8,7 @@ c-tf-idf/distributions) work when the c-TF-IDF was saved.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ import scipy.sparse as sp
 from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.fitted_topics import TopicDescription
 from topic_pipeline.params import parse_params
-from topic_pipeline.serialization import SavedTopicModel, load_model, save_model
+from topic_pipeline.serialization import (CONFIG_FILE, CTFIDF_CONFIG_FILE, SavedTopicModel, load_model,
+                                          save_model)
 from topic_pipeline.topic_mapper import TopicMapper
 from topic_pipeline.vectorize import TopicBags
 
@@ -54,7 +56,8 @@ def to_saved(model: Any) -> SavedTopicModel:
             "verbose": bool(model.verbose), "zeroshot_min_similarity": params.guidance.zeroshot_min_similarity,
             "zeroshot_topic_list": params.guidance.zeroshot_topic_list,
         },
-        embedding_model=params.embedding.model,
+        # a second registered object under one card name runs as "name@<fingerprint>"; save the card's name
+        embedding_model=re.sub(r"@[0-9a-f]{8,}$", "", params.embedding.model),
     )
 
 
@@ -71,8 +74,12 @@ def save(model: Any, path: Path, serialization: str, save_ctfidf: bool, save_emb
                save_embedding_model=save_embedding_model)
 
 
-def from_saved(cls: type, saved: SavedTopicModel, embedding_model: Any) -> Any:
-    """A fitted ``TopicModel`` from a saved one (no documents, no reducer or clusterer)."""
+def from_saved(cls: type, saved: SavedTopicModel, embedding_model: Any, origin: str = "saved model") -> Any:
+    """A fitted ``TopicModel`` from a saved one (no documents, no reducer or clusterer).
+
+    ``origin`` starts any ParamsError about the saved settings, so a loaded folder's error names
+    its files (``load_model`` checked their types and ranges; this adds the pipeline's own limits).
+    """
     config = saved.config
     vectorizer = {key: value for key, value in saved.vectorizer_params.items() if key in _COUNT_VECTORIZER_KEYS}
     language = "english" if config.get("language") == "english" else "none"
@@ -99,7 +106,7 @@ def from_saved(cls: type, saved: SavedTopicModel, embedding_model: Any) -> Any:
         "representation": {"top_n_words": int(config.get("top_n_words", 10))},
         "clustering": {"min_cluster_size": max(2, int(config.get("min_topic_size", 10))),
                        "calculate_probabilities": bool(config.get("calculate_probabilities", False))},
-    }, origin="saved model")
+    }, origin=origin)
     topic_ids = np.array(sorted(saved.topic_sizes), dtype=np.int64)
     description = None
     if saved.ctfidf is not None:
@@ -128,7 +135,9 @@ def from_saved(cls: type, saved: SavedTopicModel, embedding_model: Any) -> Any:
 
 
 def load(cls: type, path: Path, embedding_model: Any) -> Any:
-    return from_saved(cls, load_model(path), embedding_model)
+    """``TopicModel.load``: ``load_model`` validates every file before anything here uses it."""
+    return from_saved(cls, load_model(path), embedding_model,
+                      origin=f"saved model {path} ({CONFIG_FILE} / {CTFIDF_CONFIG_FILE} settings)")
 
 
 def merge(cls: type, models: list[Any], min_similarity: float, embedding_model: Any) -> Any:

@@ -203,7 +203,7 @@ def reduce_by_similarity(
         )
     _check_topic_count(topics, topic_rows.shape[0], names[1])
     rows = _outlier_rows(topics, documents, names[0])
-    if rows.shape[0] == 0:
+    if rows.shape[0] == 0 or topic_rows.shape[0] == 0:  # no outliers, or no topic to move them to
         return topics.copy()
     similarity = cosine_similarity(rows, topic_rows)
     similarity[similarity < threshold] = 0
@@ -233,6 +233,9 @@ def outlier_distributions(
     topics = _as_topics(topics)
     _check_documents(documents, topics)
     outliers = [documents[i] for i in np.flatnonzero(topics == -1)]
+    topic_rows = settings.get("topic_embeddings" if settings.get("use_embedding_model") else "topic_ctfidf")
+    if topic_rows is not None and topic_rows.shape[0] == 0:  # every document is an outlier: no topic to score
+        return np.zeros((len(outliers), 0))
     distributions, _ = approximate_distribution(outliers, vectorizer, min_similarity=threshold, **settings)
     return distributions
 

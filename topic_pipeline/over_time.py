@@ -27,12 +27,47 @@ GROUP_WORDS = 5
 
 
 def bin_timestamps(timestamps: pd.Series, nr_bins: int | None) -> pd.Series:
-    """Each timestamp's bin label: the left edge of ``pandas.cut`` into ``nr_bins`` (BERTopic), or itself."""
+    """Each timestamp's bin label: the left edge of ``pandas.cut`` into ``nr_bins`` (BERTopic), or itself.
+
+    The edges are pandas' own (``nr_bins`` equal bins from the first to the last
+    timestamp, the first edge moved down by 0.1% of the range, or one second
+    either side when all timestamps are equal), computed here on the integer
+    timestamps because ``pandas.cut`` fails on corpora it should bin: it raises
+    or returns 1970 edges when an edge falls before 0001-01-01 (placeholder
+    dates), raises when two edges coincide (timestamps microseconds apart) and
+    can leave the latest timestamp out (NaT) when rounding puts the last edge
+    below it. Here an edge before 0001-01-01 is labelled 0001-01-01, equal edges
+    are allowed and every timestamp has a bin; otherwise the labels equal
+    ``pandas.cut``'s. Missing timestamps get NaT.
+    """
     if not nr_bins:
         return timestamps
-    bins = pd.cut(timestamps, bins=nr_bins)
-    return pd.Series([interval.left if isinstance(interval, pd.Interval) else pd.NaT for interval in bins],
-                     index=timestamps.index)
+    index = pd.DatetimeIndex(timestamps)
+    unit = index.unit
+    values = index.asi8
+    present = ~index.isna()
+    labels = np.full(len(values), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    if present.any():
+        lowest, highest = int(values[present].min()), int(values[present].max())
+        if lowest == highest:
+            second = int(pd.Timedelta(seconds=1).as_unit(unit).asm8.astype(np.int64))
+            start, end = lowest - second, highest + second
+            edges = np.linspace(0, end - start, nr_bins + 1, dtype="int64") + start
+        else:
+            edges = np.linspace(0, highest - lowest, nr_bins + 1, dtype="int64") + lowest
+            edges[0] = max(int(edges[0]) - int((highest - lowest) * 0.001), np.iinfo(np.int64).min + 1)
+        try:
+            earliest = int(pd.Timestamp("0001-01-01").as_unit(unit).asm8.astype(np.int64))
+        except pd.errors.OutOfBoundsDatetime:  # nanoseconds: the unit's own lower bound
+            earliest = np.iinfo(np.int64).min + 1
+        # the last timestamp belongs to the last bin even where linspace's rounding puts the last edge below
+        # it (pandas.cut then gives NaT: the latest document would be left out)
+        codes = np.clip(np.searchsorted(edges, values[present], side="left"), 1, nr_bins)
+        labels[present] = np.maximum(edges[codes - 1], earliest)
+    binned = pd.DatetimeIndex(labels.view(f"datetime64[{unit}]"))
+    if index.tz is not None:
+        binned = binned.tz_localize("UTC").tz_convert(index.tz)
+    return pd.Series(binned, index=timestamps.index)
 
 
 def tuned_group_ctfidf(

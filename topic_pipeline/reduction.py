@@ -69,7 +69,8 @@ def fit_reducer(embeddings: np.ndarray, params: ReductionParams, y: np.ndarray |
     Raises
     ------
     StageInputError
-        Fewer documents than ``n_neighbors`` (UMAP cannot build its graph).
+        Fewer documents than ``n_neighbors`` (UMAP cannot build its graph), or fewer
+        documents or embedding dimensions than PCA's ``n_components``.
     """
     n_documents = len(embeddings)
     uses_umap = estimator is None and params.estimator is None and params.method == "umap"
@@ -77,6 +78,13 @@ def fit_reducer(embeddings: np.ndarray, params: ReductionParams, y: np.ndarray |
         raise StageInputError(
             f"UMAP needs more documents than reduction.n_neighbors={params.n_neighbors}, got {n_documents}; "
             "add documents or lower reduction.n_neighbors."
+        )
+    uses_pca = estimator is None and params.estimator is None and params.method == "pca"
+    dimensions = int(np.shape(embeddings)[1]) if np.ndim(embeddings) == 2 else 0
+    if uses_pca and params.n_components > min(n_documents, dimensions):
+        raise StageInputError(
+            f"PCA needs at least reduction.n_components={params.n_components} documents and embedding dimensions, "
+            f"got {n_documents} documents of dimension {dimensions}; lower reduction.n_components or add documents."
         )
     model = make_reducer(params, estimator)
     target = None if y is None else np.asarray(y)

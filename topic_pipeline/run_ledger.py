@@ -153,26 +153,31 @@ class RunLedger:
                 self._write("pins", stage, partition, pinned)
         return pinned
 
-    def input_partitions(self, stage: str) -> dict[str, str]:
+    def input_partitions(self, stage: str, together: Iterable[str] = ()) -> dict[str, str]:
         """Every partition of a partitioned input, as this run sees it (pinned on first use).
 
         The published partitions, with the ones this run (or its parent) produced laid over them.
+        ``together`` are other partitioned inputs of the same step: they are pinned in the same
+        moment, so a run never pairs one window's documents with another run's embeddings of it.
         """
         pinned = self._read("pins", stage, ALL_PARTITIONS)
         if pinned is not None:
             return pinned
         with self.store.lock():
-            pinned = self._read("pins", stage, ALL_PARTITIONS)
-            if pinned is None:
-                pinned = self.store.current_partitions(stage)
-                if self.parent:
-                    pinned |= self.parent.produced_partitions(stage)
-                pinned = dict(sorted((pinned | self.produced_partitions(stage)).items()))
-                if not pinned:
-                    raise StoreError(f"Stage '{stage}' has no materialized partitions under {self.store.root}; "
-                                     "run a partition or a backfill first.")
-                self._write("pins", stage, ALL_PARTITIONS, pinned)
+            for name in dict.fromkeys([stage, *together]):
+                if self._read("pins", name, ALL_PARTITIONS) is None:
+                    self._write("pins", name, ALL_PARTITIONS, self._partitions_now(name))
+        pinned = self._read("pins", stage, ALL_PARTITIONS)
+        if not pinned:
+            raise StoreError(f"Stage '{stage}' has no materialized partitions under {self.store.root}; "
+                             "run a partition or a backfill first.")
         return pinned
+
+    def _partitions_now(self, stage: str) -> dict[str, str]:
+        partitions = self.store.current_partitions(stage)
+        if self.parent:
+            partitions |= self.parent.produced_partitions(stage)
+        return dict(sorted((partitions | self.produced_partitions(stage)).items()))
 
     def visible_partitions(self, stage: str) -> dict[str, str]:
         """Published partitions of ``stage`` overlaid with this run's, without pinning (a stage reading its own past)."""

@@ -75,9 +75,10 @@ def resolve_inputs(stage: Stage, params: PipelineParams, ledger: RunLedger, wind
     store = ledger.store
     folders: dict[str, list[Path]] = {}
     keys: dict[str, Any] = {}
+    partitioned = [name for name in stage.inputs if is_partitioned(STAGES[name], params)]
     for upstream in stage.inputs:
-        if is_partitioned(STAGES[upstream], params) and window is None:
-            partitions = ledger.input_partitions(upstream)
+        if upstream in partitioned and window is None:
+            partitions = ledger.input_partitions(upstream, together=partitioned)
             folders[upstream] = [store.output_dir(upstream, key) for key in partitions.values()]
             keys[upstream] = partitions
         else:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.utils._param_validation import InvalidParameterError
 
-from topic_pipeline.errors import StageInputError
+from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.params import VectorizerParams
 
 _NON_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9 ]+")
@@ -72,6 +73,8 @@ def vectorize_topics(texts: list[str], topics: np.ndarray, params: VectorizerPar
 
     Raises
     ------
+    ParamsError
+        CountVectorizer refuses a setting's value (e.g. ``min_df: 0``, ``stop_words: french``).
     StageInputError
         The vectorizer settings leave no terms (e.g. stop words remove everything).
     """
@@ -79,8 +82,14 @@ def vectorize_topics(texts: list[str], topics: np.ndarray, params: VectorizerPar
     vectorizer = make_vectorizer(params)
     try:
         topic_term_counts = vectorizer.fit_transform(clean_for_bag_of_words(joined, params.language))
+    except InvalidParameterError as exc:  # a value CountVectorizer refuses (min_df=0, stop_words='french', ...)
+        raise ParamsError(f"Invalid vectorizer settings: {exc} Fix the vectorizer section of the params.") from exc
     except ValueError as exc:
-        raise StageInputError(f"The vectorizer found no terms with these settings ({exc}); relax vectorizer params.") from exc
+        raise StageInputError(
+            f"The vectorizer found no terms in the {len(topic_ids)} topic(s) with these settings ({exc}). "
+            "min_df and max_df count topics, not documents (each topic's documents are joined into one, as in "
+            "BERTopic); relax vectorizer.min_df, max_df, stop_words or ngram_range."
+        ) from exc
     doc_term_counts = vectorizer.transform(texts)
     return TopicBags(
         topic_ids=topic_ids.astype(np.int64),
