@@ -271,6 +271,8 @@ def _keybert(spec: KeyBERTInspired, inputs: AspectInputs, embed: Embed) -> dict[
     if word_vectors.shape[1] != topic_vectors.shape[1]:
         raise StageInputError(f"KeyBERTInspired: document embeddings have {topic_vectors.shape[1]} dimensions, "
                               f"embed() gives {word_vectors.shape[1]}. Pass vectors of embed's model, or None.")
+    if not vocab:  # no topic has a candidate word (every document empty after cleaning)
+        return {topic: _pad([], spec.top_n_words, MISSING_WORD) for topic in ids}
     similarity = cosine_similarity(topic_vectors, word_vectors)
     position = {w: i for i, w in enumerate(vocab)}
     result = {}

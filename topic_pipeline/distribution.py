@@ -131,6 +131,9 @@ def approximate_distribution(
         vectorizer, idf, topic_ctfidf, reduce_frequent_words, use_embedding_model, embed, topic_embeddings
     )
     n_topics = int(topic_embeddings.shape[0] if use_embedding_model else topic_ctfidf.shape[0])
+    if n_topics == 0:  # only outliers: every document's distribution over no topic is empty
+        empty = [pd.DataFrame(np.zeros((1, 0)), index=pd.Index([""], name="token")) for _ in documents]
+        return np.zeros((len(documents), 0)), empty if calculate_tokens else None
     tokenize = vectorizer.build_tokenizer()
     size = batch_size or max(len(documents), 1)
     starts = range(0, len(documents), size)

@@ -190,6 +190,22 @@ class VectorizerParams(_Section):
     lowercase: bool = True
     language: PreprocessLanguage = "english"
 
+    @field_validator("min_df", "max_df")
+    @classmethod
+    def _document_frequency(cls, value: int | float) -> int | float:
+        # scikit-learn's own constraints: a share of topics in [0, 1], or a count of at least 1
+        if isinstance(value, bool) or (isinstance(value, int) and value < 1) or \
+                (isinstance(value, float) and not 0.0 <= value <= 1.0):
+            raise ValueError("must be a float in [0.0, 1.0] (a share of topics) or an integer >= 1")
+        return value
+
+    @field_validator("stop_words")
+    @classmethod
+    def _stop_word_list(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, str) and value != "english":
+            raise ValueError("must be 'english', a list of words or null (scikit-learn has only English)")
+        return value
+
     @field_validator("ngram_range")
     @classmethod
     def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:

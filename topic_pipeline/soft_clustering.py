@@ -85,10 +85,28 @@ def membership_matrix(hdbscan_model: object, cluster_to_topic: Mapping[int, int]
     StageInputError
         Not an HDBSCAN model, no prediction data, or a mapping that does not fit.
     """
+    _check_model(hdbscan_model)
+    return map_memberships(cluster_memberships(hdbscan_model), cluster_to_topic)
+
+
+def cluster_memberships(hdbscan_model: object) -> np.ndarray:
+    """HDBSCAN's soft memberships of the fitted points, shape (n_documents, n_clusters), float64.
+
+    hdbscan returns a 1-D array when it found no cluster, and fails with a
+    KeyError on a single selected cluster (its issue #388); here no cluster
+    gives zero columns and one cluster its membership strengths (outliers 0).
+    """
     import hdbscan
 
-    _check_model(hdbscan_model)
-    return map_memberships(hdbscan.all_points_membership_vectors(hdbscan_model), cluster_to_topic)
+    labels = np.asarray(hdbscan_model.labels_)
+    clusters = len(set(labels.tolist()) - {-1})
+    if clusters == 0:
+        return np.zeros((len(labels), 0), dtype=np.float64)
+    if clusters == 1:
+        strengths = np.asarray(hdbscan_model.probabilities_, dtype=np.float64)
+        return np.where(labels == 0, strengths, 0.0).reshape(-1, 1)
+    memberships = hdbscan.all_points_membership_vectors(hdbscan_model)
+    return np.asarray(memberships, dtype=np.float64).reshape(len(labels), clusters)
 
 
 def membership_of_new(hdbscan_model: object, reduced: np.ndarray, cluster_to_topic: Mapping[int, int]) -> np.ndarray:

@@ -89,7 +89,9 @@ def document_labels(ctx: StepContext, doc_ids: pd.Series) -> np.ndarray:
     docs = ctx.read_table("documents", "documents", ["doc_id", "label"]).drop_duplicates("doc_id").set_index("doc_id")
     labels = docs["label"].reindex(doc_ids)
     numeric = pd.to_numeric(labels, errors="coerce")
-    if numeric.notna().sum() == labels.notna().sum() and (numeric.dropna() % 1 == 0).all():
+    whole = numeric.dropna()
+    in_range = bool(((whole % 1 == 0) & (whole.abs() < 2**62)).all())  # inf or 1e30 are names, not class numbers
+    if numeric.notna().sum() == labels.notna().sum() and in_range:
         return numeric.fillna(-1).to_numpy(dtype=np.int64)
     codes, _ = pd.factorize(labels.astype(object).where(labels.notna(), None), use_na_sentinel=True)
     return codes.astype(np.int64)
@@ -165,9 +167,9 @@ def compute_clusters(ctx: StepContext) -> dict[str, Any]:
                                                          estimator=ctx.estimator, labels=given)
             zeroshot = None
         if settings.calculate_probabilities and model is not None and is_hdbscan(model) and zeroshot is None:
-            from hdbscan import all_points_membership_vectors
+            from topic_pipeline.soft_clustering import cluster_memberships
 
-            membership = np.atleast_2d(all_points_membership_vectors(model)).astype(np.float64)
+            membership = cluster_memberships(model)
         fitted, fit_key, base = np.ones(len(doc_ids), dtype=bool), ctx.key, None
     else:
         model, base, zeroshot = None, ctx.prepared, None
