@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from topic_pipeline.run_ledger import RUNS_DIR, lease_alive, run_references, run_started_at, run_token
+from topic_pipeline.run_ledger import RUNS_DIR, lease_alive, run_references, run_started_at
 from topic_pipeline.store import MANIFEST, TMP_PREFIX, TMP_RUN_SEPARATOR, StageStore
 
 TRASH_PREFIX = ".trash-"
@@ -144,8 +144,7 @@ def plan_gc(store: StageStore, *, keep_runs: int = 5, now: float | None = None,
             with contextlib.suppress(FileNotFoundError):
                 if now - path.stat().st_mtime > temporary_age:
                     temporaries.append(path)
-    live_tokens = {run_token(name) for name in live} | live
-    runs = [folder for folder in stale_runs if folder.name not in live_tokens]
+    runs = [folder for folder in stale_runs if folder.name not in live]
     total = sum(_size(path) for path in outputs)
     return GcPlan(outputs, sorted(temporaries), runs, kept, total)
 
