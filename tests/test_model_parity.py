@@ -12,6 +12,10 @@ are compared accordingly:
 Other deliberate differences are stated in the test that meets them. The 2,000-post BERTopic model is
 the session's ``fitted_slice``; it is deep-copied before anything that changes it (``topics_per_class``
 even L1-normalises its ``c_tf_idf_`` in place). The smaller fits (1,000 posts) are module-scoped pairs.
+
+UMAP's floating point differs between CPUs, so the same seed gives different clusters on different
+machines (the 2,000-post fit has 76 topics on some, 71 on others). Expected counts and topic ids are
+therefore taken from BERTopic's fit or derived from the fitted model, never written down as numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
+from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics.pairwise import cosine_similarity
 
 from topic_pipeline import KeyBERTInspired, MaximalMarginalRelevance, TopicModel
 from topic_pipeline.errors import ParamsError, StageInputError
@@ -106,6 +112,16 @@ def assert_same_topic_info(ours, theirs, atol: float = 1e-9) -> int:
     return tied
 
 
+def topics_with_tied_weights(model, top_n: int = 10) -> set[int]:
+    """Topics whose top_n + 1 largest c-TF-IDF weights hold a tie (a tie at the cut changes the words too)."""
+    tied = set()
+    for row, topic in enumerate(sorted(model.topic_sizes_)):
+        weights = np.sort(model.c_tf_idf_[row].data)[::-1][: top_n + 1]
+        if len(np.unique(weights)) < len(weights):
+            tied.add(topic)
+    return tied
+
+
 def assert_same_mappings(ours, theirs) -> None:
     """Both topic mappers send each cluster as found to the same topic now."""
     assert ours.topic_mapper_.get_mappings() == {int(c): int(t) for c, t in theirs.topic_mapper_.get_mappings().items()}
@@ -145,7 +161,8 @@ def theirs(fitted_slice):
 
 @pytest.fixture(scope="module")
 def probability_pair(sentence_model):
-    """1,000 posts, leaf clusters (24 topics, 359 outliers), probabilities and an MMR main representation.
+    """1,000 posts, leaf clusters (some two dozen topics, some hundreds of outliers), probabilities and an MMR
+    main representation.
 
     Ours is given the same UMAP and HDBSCAN objects, which exercises the estimator path of the facade.
     """
@@ -167,8 +184,9 @@ def test_topic_info_topic_and_document_info_equal_bertopic(fitted_slice, model, 
     texts = fitted_slice[0]
     assert model.topics_ == [int(t) for t in theirs.topics_]  # the ids themselves, ties in the size sort too
     assert list(model.get_topic_info().columns) == list(theirs.get_topic_info().columns)
-    # 18 of the 77 topics list tied words in another order here (BERTopic's order depends on numpy's sort)
-    assert assert_same_topic_info(model, theirs) <= 18
+    # some topics list tied words in another order (BERTopic's order depends on numpy's sort): only topics
+    # whose c-TF-IDF row has tied weights among its top words (or at the cut after them), and a minority
+    assert assert_same_topic_info(model, theirs) < len(model.topic_sizes_) / 2  # which ones: see below
     assert words_of(model, 0) == words_of(theirs, 0)
     assert model.get_topic_freq().equals(theirs.get_topic_freq())  # index and order of equal counts too
     assert_same_mappings(model, theirs)
@@ -180,6 +198,7 @@ def test_topic_info_topic_and_document_info_equal_bertopic(fitted_slice, model, 
         pd.testing.assert_series_equal(ours[column], reference[column])
     same_words = ours["Top_n_words"] == reference["Top_n_words"]
     tied = {t for t in model.topic_sizes_ if words_of(model, t) != words_of(theirs, t)}
+    assert tied <= topics_with_tied_weights(model)  # only topics with tied weights list words in another order
     assert set(ours.loc[~same_words, "Topic"]) <= tied
     # the same representative documents; we list them most similar first, BERTopic in argpartition order
     assert [set(docs) for docs in ours["Representative_Docs"]] == [set(docs) for docs in reference["Representative_Docs"]]
@@ -203,15 +222,16 @@ def test_generate_and_set_topic_labels_equal_bertopic(model, theirs):
 
 
 # --- changing the topics ----------------------------------------------------------------------------
-@pytest.mark.parametrize(("change", "n_topics"), [
-    ({"nr_topics": 30}, 30),
-    ({"nr_topics": "auto"}, 43),
-    ({"nr_topics": 20, "use_ctfidf": True}, 20),  # topics compared by c-TF-IDF rows instead of embeddings
-    ({"topics_to_merge": [[1, 2], [3, 4]]}, 75),
-    ({"topics_to_merge": [5, 6, 7]}, 75),
-])
+@pytest.mark.parametrize(("change", "n_topics"), [  # n_topics: the count after, given the count before (-1 included)
+    ({"nr_topics": 30}, lambda before: 30),
+    ({"nr_topics": "auto"}, None),  # as many as HDBSCAN finds among the topic embeddings: only fewer than before
+    ({"nr_topics": 20, "use_ctfidf": True}, lambda before: 20),  # topics compared by c-TF-IDF rows, not embeddings
+    ({"topics_to_merge": [[1, 2], [3, 4]]}, lambda before: before - 2),
+    ({"topics_to_merge": [5, 6, 7]}, lambda before: before - 2),
+], ids=["nr_topics=30", "nr_topics=auto", "nr_topics=20 by c-TF-IDF", "merge two pairs", "merge three"])
 def test_reduce_and_merge_topics_equal_bertopic(fitted_slice, model, theirs, change, n_topics):
     texts = fitted_slice[0]
+    before = len(theirs.topic_sizes_)
     ours, theirs = copy.deepcopy(model), copy.deepcopy(theirs)
     for side in (ours, theirs):
         if "topics_to_merge" in change:
@@ -220,31 +240,50 @@ def test_reduce_and_merge_topics_equal_bertopic(fitted_slice, model, theirs, cha
             side.reduce_topics(texts, **change)
     assert ours.topics_ == [int(t) for t in theirs.topics_]
     assert ours.topic_sizes_ == dict(theirs.topic_sizes_)
-    assert len(ours.topic_sizes_) == n_topics
+    assert 2 < len(ours.topic_sizes_) < before
+    if n_topics is not None:
+        assert len(ours.topic_sizes_) == n_topics(before)
     assert_same_topic_info(ours, theirs)
     assert_same_mappings(ours, theirs)
     np.testing.assert_allclose(ours.topic_embeddings_, theirs.topic_embeddings_, rtol=0, atol=1e-6)  # float32 sums
     assert abs(ours.c_tf_idf_ - theirs.c_tf_idf_).max() <= 1e-12
 
 
+def outliers_without_a_close_topic(theirs, texts, topics, strategy: str, threshold: float) -> int:
+    """How many outliers no topic reaches ``threshold`` for, by BERTopic's own similarities: the
+    cosine of their c-TF-IDF to the topics' rows, or their approximate topic distribution (which drops
+    similarities below ``min_similarity``)."""
+    outliers = [text for text, topic in zip(texts, topics, strict=True) if topic == -1]
+    if strategy == "c-tf-idf":
+        rows = theirs.ctfidf_model.transform(theirs.vectorizer_model.transform(outliers))
+        best = cosine_similarity(rows, theirs.c_tf_idf_[1:]).max(axis=1)  # row 0 is -1's
+        return int((best < threshold).sum())
+    distributions, _ = theirs.approximate_distribution(outliers, min_similarity=threshold)
+    return int((distributions.sum(axis=1) == 0).sum())
+
+
 @pytest.mark.parametrize(
-    ("strategy", "settings", "outliers_left"),
+    ("strategy", "settings"),
     [
-        ("distributions", {}, 0),
-        ("c-tf-idf", {}, 0),
-        ("embeddings", {"embeddings": True}, 0),
-        ("c-tf-idf", {"threshold": 0.1}, 211),  # below the threshold a document stays an outlier
-        ("distributions", {"threshold": 0.05}, 5),
+        ("distributions", {}),
+        ("c-tf-idf", {}),
+        ("embeddings", {"embeddings": True}),
+        ("c-tf-idf", {"threshold": 0.1}),  # below the threshold a document stays an outlier
+        ("distributions", {"threshold": 0.05}),
     ],
 )
-def test_reduce_outliers_equals_bertopic(fitted_slice, model, theirs, strategy, settings, outliers_left):
+def test_reduce_outliers_equals_bertopic(fitted_slice, model, theirs, strategy, settings):
     texts = fitted_slice[0]
     if settings.get("embeddings"):
         settings = {"embeddings": load_embeddings(0, len(texts))}
     topics = list(model.topics_)
     ours = model.reduce_outliers(texts, topics, strategy=strategy, **settings)
     assert ours == [int(t) for t in theirs.reduce_outliers(texts, topics, strategy=strategy, **settings)]
-    assert ours.count(-1) == outliers_left
+    if "threshold" in settings:  # some outliers stay, as many as have no topic that close
+        left = outliers_without_a_close_topic(theirs, texts, topics, strategy, settings["threshold"])
+        assert 0 < ours.count(-1) == left < topics.count(-1)
+    else:
+        assert ours.count(-1) == 0
     assert model.topics_ == topics  # reduce_outliers only proposes; update_topics applies
 
 
@@ -252,18 +291,20 @@ def test_update_topics_after_reduce_outliers_equals_bertopic(fitted_slice, model
     """Same topics, sizes, words and names. Deliberate differences, both BERTopic bugs:
 
     - BERTopic's update_topics compares the new topics with ``topics_`` *after* overwriting it, so it never
-      updates ``topic_embeddings_``: the row of the now empty -1 stays (77 rows for 76 topics) and every
+      updates ``topic_embeddings_``: the row of the now empty -1 stays (one row more than topics) and every
       lookup by position is off by one. Ours are the means of the new assignment.
     - BERTopic keeps the old representative documents (-1's included); ours are picked again.
     """
     texts = fitted_slice[0]
+    rows = len(theirs.topic_sizes_)  # -1 included
     new_topics = model.reduce_outliers(texts, model.topics_, strategy="c-tf-idf")
     ours, theirs = copy.deepcopy(model), copy.deepcopy(theirs)
     ours.update_topics(texts, topics=new_topics)
     theirs.update_topics(texts, topics=new_topics)
     assert ours.topics_ == [int(t) for t in theirs.topics_] == new_topics
     assert_same_topic_info(ours, theirs)
-    assert theirs.topic_embeddings_.shape == (77, 384) and ours.topic_embeddings_.shape == (76, 384)
+    assert len(ours.topic_sizes_) == rows - 1 and -1 not in ours.topic_sizes_
+    assert theirs.topic_embeddings_.shape == (rows, 384) and ours.topic_embeddings_.shape == (rows - 1, 384)
     embeddings = load_embeddings(0, len(texts))
     np.testing.assert_allclose(ours.topic_embeddings_[3], embeddings[np.asarray(new_topics) == 3].mean(axis=0), atol=1e-6)
     assert -1 in theirs.representative_docs_ and -1 not in ours.representative_docs_
@@ -272,8 +313,10 @@ def test_update_topics_after_reduce_outliers_equals_bertopic(fitted_slice, model
 def test_probabilities_transform_and_outliers_equal_bertopic(probability_pair):
     texts, ours, theirs = probability_pair
     assert ours.topics_ == [int(t) for t in theirs.topics_]
-    assert np.bincount(np.asarray(ours.topics_) + 1)[:3].tolist() == [359, 48, 46]
-    np.testing.assert_array_equal(ours.probabilities_, theirs.probabilities_)  # (1000, 24) membership vectors
+    sizes = np.bincount(np.asarray(ours.topics_) + 1)  # -1 first, then topics numbered by size
+    assert sizes[0] > 0 and (np.diff(sizes[1:]) <= 0).all() and len(sizes) > 10
+    assert ours.probabilities_.shape == (len(texts), len(sizes) - 1)  # membership vectors, no -1 column
+    np.testing.assert_array_equal(ours.probabilities_, theirs.probabilities_)
     pd.testing.assert_series_equal(ours.get_document_info(texts)["Probability"],
                                    theirs.get_document_info(texts)["Probability"], rtol=0, atol=1e-12)
 
@@ -283,12 +326,15 @@ def test_probabilities_transform_and_outliers_equal_bertopic(probability_pair):
     assert topics == [int(t) for t in their_topics]
     np.testing.assert_allclose(probabilities, their_probabilities, rtol=0, atol=1e-12)
 
-    for threshold, left in ((0, 0), (0.05, 89)):
+    outliers = np.asarray(theirs.topics_) == -1
+    for threshold in (0, 0.05):  # outliers stay where no topic's probability reaches the threshold
+        left = int((theirs.probabilities_[outliers].max(axis=1) < threshold).sum())
         new = ours.reduce_outliers(texts, ours.topics_, strategy="probabilities", probabilities=ours.probabilities_,
                                    threshold=threshold)
         assert new == [int(t) for t in theirs.reduce_outliers(texts, theirs.topics_, strategy="probabilities",
                                                              probabilities=theirs.probabilities_, threshold=threshold)]
         assert new.count(-1) == left
+    assert 0 < left < outliers.sum()  # at 0.05 some outliers stay, not all
     ours, theirs = copy.deepcopy(ours), copy.deepcopy(theirs)
     ours.update_topics(texts, topics=new)
     theirs.update_topics(texts, topics=new)
@@ -301,7 +347,7 @@ def test_approximate_distribution_equals_bertopic(fitted_slice, model, theirs):
     ours, tokens = model.approximate_distribution(texts[:100])
     reference, their_tokens = theirs.approximate_distribution(texts[:100])
     assert tokens is None and their_tokens is None
-    assert ours.shape == (100, 76)  # topics without -1
+    assert ours.shape == (100, len(theirs.topic_sizes_) - 1)  # topics without -1
     np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-9)
 
     ours, tokens = model.approximate_distribution(texts[:2], calculate_tokens=True)
@@ -335,7 +381,7 @@ def test_topics_per_class_equals_bertopic(fitted_slice, model, theirs):
     ours = model.topics_per_class(texts, classes).sort_values(["Class", "Topic"]).reset_index(drop=True)
     assert list(ours.columns) == ["Topic", "Words", "Frequency", "Class"]
     pd.testing.assert_frame_equal(ours[["Topic", "Frequency", "Class"]], reference[["Topic", "Frequency", "Class"]])
-    assert len(ours) == 302
+    assert len(ours) == len(set(zip(classes, model.topics_)))  # one row per class and topic it holds
     for topic, words, their_words, label in zip(ours["Topic"], ours["Words"], reference["Words"], ours["Class"]):
         row = rows[label, topic]
         mine, reference_words = words.split(", "), their_words.split(", ")
@@ -354,8 +400,13 @@ def test_find_topics_equals_bertopic(model, theirs, sentence_model):
     theirs.embedding_model = select_backend(sentence_model)
     topics, similarities = model.find_topics("space nasa")
     their_topics, their_similarities = theirs.find_topics("space nasa")
-    assert topics == their_topics == [20, 18, 65, 2, 50]
+    # the 5 topic embeddings (BERTopic's, -1's row included) closest to the term's, most similar first
+    closeness = cosine_similarity(theirs.embedding_model.embed(["space nasa"]), theirs.topic_embeddings_)[0]
+    expected = [sorted(theirs.topic_sizes_)[row] for row in np.argsort(-closeness)[:5]]
+    assert topics == their_topics == expected
+    assert {w for w, _ in words_of(model, topics[0])} & {"space", "nasa", "orbit", "shuttle", "launch"}  # on topic
     np.testing.assert_allclose(similarities, their_similarities, rtol=0, atol=1e-6)  # float32 embeddings
+    np.testing.assert_allclose(similarities, np.sort(closeness)[::-1][:5], rtol=0, atol=1e-6)
 
 
 def test_transform_unseen_documents_equals_bertopic(model, theirs):
@@ -379,19 +430,25 @@ def test_nr_topics_in_the_constructor_equals_bertopic(nr_topics):
                                                                   "cluster_selection_method": "leaf"}})
     topics, probabilities = ours.fit_transform(texts, embeddings)
     assert topics == [int(t) for t in their_topics]
-    assert len(set(topics)) == {10: 10, "auto": 11}[nr_topics]
+    found = len(set(theirs.hdbscan_model.labels_))  # clusters before the reduction, -1 included
+    if nr_topics == "auto":
+        assert 2 < len(set(topics)) < found
+    else:
+        assert len(set(topics)) == nr_topics < found
     np.testing.assert_allclose(probabilities, theirs.probabilities_, rtol=0, atol=1e-12)
     assert_same_topic_info(ours, theirs)
     assert_same_mappings(ours, theirs)
 
 
 @pytest.mark.parametrize("case", ["vectorizer and c-TF-IDF models", "supervised"])
-def test_vectorizer_ctfidf_and_labels_through_the_constructor_equal_bertopic(case):
+def test_vectorizer_ctfidf_and_labels_through_the_constructor_equal_bertopic(probability_pair, case):
     """A CountVectorizer with stop words, min_df and bigrams plus BM25 / reduce_frequent_words c-TF-IDF
-    (ours: our ClassTfidfTransformer, theirs: BERTopic's); or labels ``y`` given to UMAP."""
+    (ours: our ClassTfidfTransformer, theirs: BERTopic's); or labels ``y`` given to UMAP. Both are checked
+    against ``probability_pair``, the same UMAP and HDBSCAN without either: the vectorizer changes the
+    words, not the clusters; the labels change the clusters, towards the newsgroups."""
     from bertopic import BERTopic
     from bertopic.vectorizers import ClassTfidfTransformer as TheirClassTfidf
-    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 
     from topic_pipeline import ClassTfidfTransformer
 
@@ -409,34 +466,41 @@ def test_vectorizer_ctfidf_and_labels_through_the_constructor_equal_bertopic(cas
     ours = TopicModel(hdbscan_model=leaf_hdbscan(), **settings, **ours_only)
     topics, _ = ours.fit_transform(texts, embeddings, y=y)
     assert topics == [int(t) for t in their_topics]
-    assert len(set(topics)) == {"supervised": 29, "vectorizer and c-TF-IDF models": 25}[case]
+    unsupervised = probability_pair[1].topics_
     assert_same_topic_info(ours, theirs)
-    if case != "supervised":
-        assert "power supply" in ours.get_topic_info()["Representation"].sum()  # bigrams, stop words gone
-        assert "the" not in ours.get_topic_info()["Representation"].sum()
+    if case == "supervised":
+        groups = pd.factorize(pd.read_parquet(NEWSGROUPS, columns=["label"])["label"].iloc[:N_SMALL])[0]
+        assert topics != unsupervised
+        assert adjusted_rand_score(groups, topics) > 2 * adjusted_rand_score(groups, unsupervised)
+    else:
+        assert topics == unsupervised
+        words = ours.get_topic_info()["Representation"].sum()
+        assert any(" " in w for w in words) and not set(words) & ENGLISH_STOP_WORDS  # bigrams, stop words gone
 
 
 def test_mmr_representation_through_the_constructor_equals_bertopic(probability_pair):
     """MMR re-ranks the 30 c-TF-IDF candidates and keeps their weights. It compares the words with the
     embedding of the candidates joined in c-TF-IDF order, so where candidates tie, the two sides' orders of
     tied words give slightly different topic vectors and may pick different words: such topics are only
-    checked to be among those with ties. Deliberate difference: topic 5 has only 4 words; BERTopic's MMR
-    fails on it and keeps all 30 candidate slots, we keep 10 (4 + padding)."""
+    checked to be among those with ties, and to be few. Deliberate difference: one topic (the "testing",
+    "deletion", "hello" posts) has only 4 words; BERTopic's MMR fails on it and keeps all 30 candidate
+    slots, we keep 10 (4 + padding)."""
     _, ours, theirs = probability_pair
-    differ, with_ties = set(), set()
-    for row, topic in enumerate(sorted(ours.topic_sizes_)):
-        weights = np.sort(ours.c_tf_idf_[row].data)[::-1][:31]  # a tie at the cut changes the candidates too
-        if len(np.unique(weights)) < len(weights):
-            with_ties.add(topic)
+    with_ties = topics_with_tied_weights(ours, top_n=30)  # a tie at the cut changes the candidates too
+    short = [t for row, t in enumerate(sorted(ours.topic_sizes_)) if ours.c_tf_idf_[row].nnz < 10]
+    assert len(short) == 1
+    differ = set()
+    for topic in sorted(ours.topic_sizes_):
         our_words, their_words = words_of(ours, topic), words_of(theirs, topic)
-        if len(their_words) == 30:
-            assert topic == 5 and [w for w, _ in their_words[4:]] == [""] * 26
+        if topic == short[0]:
+            assert len(their_words) == 30 and [w for w, _ in their_words[4:]] == [""] * 26
             their_words = their_words[:10]
+        assert len(their_words) == 10
         try:
             assert_same_words(our_words, their_words)
         except AssertionError:
             differ.add(topic)
-    assert differ <= with_ties and len(differ) <= 3  # here topics 19, 20 and 23 of 25
+    assert differ <= with_ties and len(differ) <= len(ours.topic_sizes_) / 4
 
 
 @pytest.fixture(scope="module")
@@ -567,12 +631,19 @@ def test_we_load_a_bertopic_safetensors_save(theirs, sentence_model, tmp_path):
                                reference.approximate_distribution(texts[:20])[0], rtol=0, atol=1e-9)
 
 
-@pytest.mark.parametrize(("order", "min_similarity", "n_topics"), [
-    ("2,000 posts first", 0.7, 77),  # each of the 3 small topics is close to one of the 77 (the -1 row counts)
-    ("2,000 posts first", 0.995, 79),  # two of them are appended
-    ("3 topics first", 0.7, 78),  # a base model without outliers: 74 topics appended, -1 counted
+def topics_to_append(first, later, min_similarity: float) -> int:
+    """BERTopic's rule for merging ``later`` onto ``first``: a topic of ``later`` is appended unless its
+    embedding is at least ``min_similarity``-close to one of ``first``'s rows (-1's row included)."""
+    rows = np.asarray(later.topic_embeddings_)[int(-1 in later.topic_sizes_):]
+    return int((cosine_similarity(rows, np.asarray(first.topic_embeddings_)).max(axis=1) < min_similarity).sum())
+
+
+@pytest.mark.parametrize(("order", "min_similarity", "appended"), [
+    ("2,000 posts first", 0.7, "none"),  # each of the 3 small topics is close to one of the big model's rows
+    ("2,000 posts first", 0.995, "some"),  # some of them are not that close and are appended
+    ("3 topics first", 0.7, "most"),  # a base model without outliers: most topics appended, -1 counted
 ])
-def test_merge_models_equals_bertopic(model, theirs, aspects_pair, sentence_model, order, min_similarity, n_topics):
+def test_merge_models_equals_bertopic(model, theirs, aspects_pair, sentence_model, order, min_similarity, appended):
     """Deliberate difference when the first model has no outliers: the merged model counts the later
     model's -1 documents but has no -1 embedding row, and BERTopic's transform still subtracts 1 from
     the best row (so it predicts topic t - 1); we predict the topic of the best row."""
@@ -586,7 +657,12 @@ def test_merge_models_equals_bertopic(model, theirs, aspects_pair, sentence_mode
     reference = BERTopic.merge_models([t for _, t in pairs], min_similarity=min_similarity,
                                       embedding_model=sentence_model)
     assert merged.topics_ == [int(t) for t in reference.topics_]
-    assert len(merged.topic_sizes_) == len(reference.topic_sizes_) == n_topics
+    first, later = (t for _, t in pairs)
+    added, later_topics = topics_to_append(first, later, min_similarity), len(set(later.topic_sizes_) - {-1})
+    assert {"none": added == 0, "some": 0 < added < later_topics, "most": later_topics / 2 < added < later_topics}[appended]
+    # the later model's -1 documents stay -1: a topic of their own where the first model had none
+    outliers_added = -1 in later.topic_sizes_ and -1 not in first.topic_sizes_
+    assert len(merged.topic_sizes_) == len(reference.topic_sizes_) == len(first.topic_sizes_) + added + outliers_added
     np.testing.assert_array_equal(merged.topic_embeddings_, np.asarray(reference.topic_embeddings_, dtype=np.float32))
     np.testing.assert_array_equal(np.asarray(merged.topic_mapper_.mappings_, dtype=float),
                                   np.asarray(reference.topic_mapper_.mappings_, dtype=float))  # None rows: NaN
@@ -609,7 +685,8 @@ class _Tripwire:
 
 
 BAD_CALLS = [
-    # (what, call(model, texts, embeddings, tmp_path), error, message)
+    # (what, call(model, texts, embeddings, tmp_path), error, message); a message that names the topic count
+    # is message(BERTopic's fitted model), as the count depends on the machine
     ("transform before fit", lambda m, t, e, p: TopicModel().transform(t[:3], e[:3]), NotFittedError,
      "not fitted yet; call fit"),
     ("empty documents", lambda m, t, e, p: TopicModel().fit([]), StageInputError, "documents is empty"),
@@ -630,7 +707,8 @@ BAD_CALLS = [
      StageInputError, "dimension 100 but the model was fitted on 384"),
     # BERTopic silently keeps all topics when nr_topics is not below their number (intended difference)
     ("more topics than there are", lambda m, t, e, p: copy.deepcopy(m).reduce_topics(t, nr_topics=100),
-     StageInputError, "nr_topics must be between 2 and 76: there are 77 topics including the outlier"),
+     StageInputError, lambda m: f"nr_topics must be between 2 and {len(m.topic_sizes_) - 1}: there are "
+                                f"{len(m.topic_sizes_)} topics including the outlier"),
     ("nr_topics neither int nor auto", lambda m, t, e, p: copy.deepcopy(m).reduce_topics(t, nr_topics="many"),
      ParamsError, "nr_topics must be an int .* or 'auto', got 'many'"),
     ("reduce_topics with other documents", lambda m, t, e, p: copy.deepcopy(m).reduce_topics(t[:10], nr_topics=5),
@@ -651,7 +729,7 @@ BAD_CALLS = [
     ("unknown aspect", lambda m, t, e, p: m.generate_topic_labels(aspect="KeyBERT"), StageInputError,
      "Unknown aspect 'KeyBERT'; the model has: none"),
     ("labels of the wrong length", lambda m, t, e, p: m.set_topic_labels(["a", "b"]), StageInputError,
-     r"one label per topic \(77, -1 included\), got 2"),
+     lambda m: rf"one label per topic \({len(m.topic_sizes_)}, -1 included\), got 2"),
     ("labels for unknown topics", lambda m, t, e, p: m.set_topic_labels({500: "x"}), StageInputError,
      r"topics \[500\] do not exist"),
     ("empty search term", lambda m, t, e, p: m.find_topics("  "), StageInputError, "non-empty search term"),
@@ -659,9 +737,11 @@ BAD_CALLS = [
 
 
 @pytest.mark.parametrize(("what", "call", "error", "message"), BAD_CALLS, ids=[case[0] for case in BAD_CALLS])
-def test_bad_input_is_a_clear_error(fitted_slice, model, tmp_path, what, call, error, message):
+def test_bad_input_is_a_clear_error(fitted_slice, model, theirs, tmp_path, what, call, error, message):
     texts, embeddings = fitted_slice[0], load_embeddings(0, 2000)
     before = (list(model.topics_), dict(model.topic_labels_), model.custom_labels_)
+    if callable(message):
+        message = message(theirs)
     with pytest.raises(error, match=message):
         call(model, texts, embeddings, tmp_path)
     assert issubclass(error, ValueError)
