@@ -42,12 +42,17 @@ A quick, offline run on a slice::
 ``--embeddings`` is a ``.npy`` row-aligned with the corpus, used instead of
 encoding the posts; ``--out`` is where ``my_model_dir`` and ``report.json``
 (the topics, labels, distributions and transform results) are written.
+``--bertopic`` (on the command line: it picks the imports) runs the same lines
+with BERTopic's own classes, the guide's imports: the reference the tests
+compare with. Offline, its ``load`` cannot fetch the saved model name, so that
+run passes it the same bundled model.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from pprint import pprint
 
@@ -58,9 +63,14 @@ from sklearn.datasets import fetch_20newsgroups
 from sklearn.feature_extraction.text import CountVectorizer
 from umap import UMAP
 
-from topic_pipeline import KeyBERTInspired, MaximalMarginalRelevance
-from topic_pipeline import TopicModel as BERTopic
 from topic_pipeline.embedding import load_sentence_model
+
+if "--bertopic" in sys.argv[1:]:  # the reference run: the guide's own imports
+    from bertopic import BERTopic
+    from bertopic.representation import KeyBERTInspired, MaximalMarginalRelevance
+else:
+    from topic_pipeline import KeyBERTInspired, MaximalMarginalRelevance
+    from topic_pipeline import TopicModel as BERTopic
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,6 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--embeddings", type=Path, default=None,
                         help=".npy of embeddings row-aligned with the corpus (default: encode with all-MiniLM-L6-v2)")
     parser.add_argument("--out", type=Path, default=Path("."), help="folder for my_model_dir and report.json")
+    parser.add_argument("--bertopic", action="store_true",
+                        help="run BERTopic itself instead (the reference for the tests)")
     args = parser.parse_args(argv)
     if (args.out / "my_model_dir").exists():  # save() refuses to overwrite: say so before the long fit
         parser.error(f"{args.out / 'my_model_dir'} already exists; remove it or pick another --out")
@@ -94,6 +106,8 @@ def split_posts(posts: list[str], limit: int | None, new_docs: int) -> tuple[lis
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.bertopic != BERTopic.__module__.startswith("bertopic"):
+        raise SystemExit("--bertopic picks the imports when the script starts: give it on the command line")
     # the guide shows these tables in a notebook; print every column so none hides behind "..."
     pd.set_option("display.max_columns", None)
     pd.set_option("display.width", 200)
@@ -151,6 +165,11 @@ def main(argv: list[str] | None = None) -> None:
     report["probs"] = np.asarray(probs, dtype=float).tolist()
     report["topic_info_columns"] = list(topic_model.get_topic_info().columns)
     report["aspects"] = sorted(topic_model.topic_aspects_)
+    report["topic_words"] = {str(topic): [[word, float(score)] for word, score in topic_model.get_topic(topic)]
+                             for topic in sorted(set(topics))}
+    report["aspect_words"] = {aspect: {str(topic): [[word, float(score)] for word, score in words]
+                                       for topic, words in values.items()}
+                              for aspect, values in topic_model.topic_aspects_.items()}
 
     # (Custom) labels
     topic_model.set_topic_labels({1: "Space Travel", 7: "Religion"})
@@ -203,7 +222,10 @@ def main(argv: list[str] | None = None) -> None:
     topic_model.save(model_dir, serialization="safetensors", save_ctfidf=True, save_embedding_model=embedding_model)
 
     # Inference
-    loaded_model = BERTopic.load(model_dir)
+    if args.bertopic:  # BERTopic would ask the Hub for the saved name; offline it needs the model itself
+        loaded_model = BERTopic.load(model_dir, embedding_model=load_sentence_model("all-MiniLM-L6-v2"))
+    else:
+        loaded_model = BERTopic.load(model_dir)
     loaded_topics, loaded_probs = loaded_model.transform(new_abstracts)
     fitted_topics, _ = topic_model.transform(new_abstracts)
     print(pd.DataFrame({"Document": new_abstracts, "loaded_model": loaded_topics,

@@ -29,13 +29,18 @@ all-MiniLM-L6-v2). For a quick, offline run on a slice::
 ``fetch_20newsgroups``; ``--embeddings`` is a ``.npy`` of document embeddings
 row-aligned with the corpus (passed to ``fit_transform`` as BERTopic allows);
 ``--out`` writes ``report.json`` (the topics and tables' key values) for
-checking the run.
+checking the run. ``--bertopic`` (on the command line: it picks the import)
+runs the same lines with BERTopic's own class (``from bertopic import
+BERTopic``): the reference the tests compare with.
+BERTopic's default UMAP has no seed, so that run gives it the same UMAP with
+``random_state=42``, which is ``TopicModel``'s default (BERTopic's otherwise).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from pprint import pprint
 
@@ -43,7 +48,10 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import fetch_20newsgroups
 
-from topic_pipeline import TopicModel as BERTopic
+if "--bertopic" in sys.argv[1:]:  # the reference run: the docs' own import
+    from bertopic import BERTopic
+else:
+    from topic_pipeline import TopicModel as BERTopic
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +62,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--embeddings", type=Path, default=None,
                         help=".npy of embeddings row-aligned with the corpus (default: embed with all-MiniLM-L6-v2)")
     parser.add_argument("--out", type=Path, default=None, help="folder for report.json")
+    parser.add_argument("--bertopic", action="store_true",
+                        help="run BERTopic itself instead (the reference for the tests)")
     return parser.parse_args(argv)
 
 
@@ -73,6 +83,8 @@ def load_embeddings(path: Path | None, n_docs: int) -> np.ndarray | None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.bertopic != BERTopic.__module__.startswith("bertopic"):
+        raise SystemExit("--bertopic picks the import when the script starts: give it on the command line")
     # the tables are what the quick start shows; print every column so none hides behind "..."
     pd.set_option("display.max_columns", None)
     pd.set_option("display.width", 200)
@@ -81,7 +93,14 @@ def main(argv: list[str] | None = None) -> None:
     docs = load_docs(args.corpus, args.limit)
     embeddings = load_embeddings(args.embeddings, len(docs))
 
-    topic_model = BERTopic()
+    if args.bertopic:  # BERTopic's default UMAP, seeded as TopicModel's is: the same fit, run after run
+        from umap import UMAP
+
+        umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", low_memory=False,
+                          random_state=42)
+        topic_model = BERTopic(umap_model=umap_model)
+    else:
+        topic_model = BERTopic()
     if embeddings is None:
         topics, probs = topic_model.fit_transform(docs)
     else:

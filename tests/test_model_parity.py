@@ -554,7 +554,9 @@ def test_guided_topics_through_the_constructor_equal_bertopic(sentence_model):
                       params={"clustering": {"min_cluster_size": 10, "cluster_selection_method": "leaf"}})
     topics, _ = ours.fit_transform(texts, embeddings)
     assert topics == [int(t) for t in their_topics]
-    assert np.bincount(np.asarray(topics) + 1)[:4].tolist() == [349, 87, 68, 62]
+    sizes = np.bincount(np.asarray(topics) + 1)
+    assert sizes.tolist() == [theirs.topic_sizes_.get(t, 0) for t in range(-1, len(sizes) - 1)]
+    assert sizes[0] > 0 and (np.diff(sizes[1:]) <= 0).all()  # outliers, then topics by size
     np.testing.assert_array_equal(embeddings, load_embeddings(0, N_SMALL))  # ours leaves the input alone
     assert_same_topic_info(ours, theirs)  # seed words weigh 1.2x in the c-TF-IDF on both sides
     assert_same_mappings(ours, theirs)
@@ -576,7 +578,9 @@ def zeroshot_pair(sentence_model):
 def test_zeroshot_topics_through_the_constructor_equal_bertopic(zeroshot_pair):
     _, ours, theirs = zeroshot_pair
     assert ours.topics_ == [int(t) for t in theirs.topics_]
-    assert np.bincount(np.asarray(ours.topics_) + 1)[:4].tolist() == [400, 22, 31, 10]  # zero-shot topics first
+    sizes = np.bincount(np.asarray(ours.topics_) + 1)
+    assert sizes[1:4].tolist() == [22, 31, 10]  # zero-shot topics first (their matches do not depend on UMAP)
+    assert sizes.tolist() == [theirs.topic_sizes_.get(t, 0) for t in range(-1, len(sizes) - 1)]
     np.testing.assert_array_equal(ours.probabilities_, theirs.probabilities_)
     assert ours.get_topic_info()["Name"][1:4].tolist() == theirs.get_topic_info()["Name"][1:4].tolist() == NAMES
     assert_same_topic_info(ours, theirs)

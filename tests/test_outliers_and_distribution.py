@@ -197,14 +197,23 @@ def check_only_outliers_changed(before, after):
     assert (after[before == -1] != -1).any()
 
 
-@pytest.mark.parametrize("threshold", [0, 0.4])
+@pytest.mark.parametrize("threshold", [0, "median"])
 def test_probabilities_strategy_equals_bertopic(fit, threshold):
     memberships = membership_matrix(fit.theirs.hdbscan_model, fit.cluster_to_topic)
+    if threshold == "median":
+        # Half of the outliers reach it, half do not. How strongly HDBSCAN ties outliers to clusters depends
+        # on the CPU's UMAP rounding (0.4 moved some where the suite was written, none on another machine),
+        # so the threshold is taken between two of the outliers' own best memberships.
+        best = np.unique(memberships[fit.topics == -1].max(axis=1))
+        threshold = float((best[len(best) // 2 - 1] + best[len(best) // 2]) / 2)
+        assert 0 < threshold < 1
     expected = fit.theirs.reduce_outliers(fit.texts, fit.their_topics, strategy="probabilities",
                                           probabilities=fit.their_memberships, threshold=threshold)
     ours = reduce_outliers(fit.topics, "probabilities", threshold, probabilities=memberships)
     np.testing.assert_array_equal(fit.as_theirs(ours), expected)
     check_only_outliers_changed(fit.topics, ours)
+    if threshold:
+        assert (ours == -1).sum() > 0  # the threshold keeps some outliers out
     # only the outliers' rows: same result
     outliers = fit.topics == -1
     np.testing.assert_array_equal(reduce_outliers(fit.topics, "probabilities", threshold,

@@ -26,7 +26,7 @@ import numpy as np
 
 from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.reduction import transform_embeddings
-from topic_pipeline.topics import sort_topics_by_size
+from topic_pipeline.topic_reduction import renumber_by_frequency
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -220,7 +220,9 @@ def combine_zeroshot_topics(match: ZeroShotMatch, clustered_topics_of_rest: np.n
     ascending order. With every document matched, ids are sorted by size as
     BERTopic does, and the topics keep their names (BERTopic loses them there,
     against its documentation). With none matched, the clusters are sorted by
-    size as in plain topic modeling and there are no names.
+    size as in plain topic modeling and there are no names. Both size sorts
+    are BERTopic's own (``renumber_by_frequency``): equal sizes are ordered as
+    pandas' unstable quicksort orders them, not by first appearance.
 
     Parameters
     ----------
@@ -247,9 +249,9 @@ def combine_zeroshot_topics(match: ZeroShotMatch, clustered_topics_of_rest: np.n
             "cluster exactly the rows of reduce_unassigned."
         )
     if not assigned.any():
-        return sort_topics_by_size(clustered)[0], {}
+        return renumber_by_frequency(clustered)[0], {}
     if n_rest == 0:
-        topics, mapping = sort_topics_by_size(match.topic_index)
+        topics, mapping = renumber_by_frequency(match.topic_index)
         return topics, {topic: match.names[index] for index, topic in sorted(mapping.items(), key=lambda item: item[1])}
     matched = match.matched_topics
     new_id = np.full(len(match.names), -1, dtype=np.int64)
