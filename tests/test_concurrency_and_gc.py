@@ -213,3 +213,27 @@ def test_a_moved_store_reads_its_own_files(write_params, data_root, tmp_path, mo
         assert connection.execute("SELECT count(*) FROM documents").fetchone() == (300,)
     with pytest.raises(QueryError, match="No warehouse"):
         query(StageStore(tmp_path / "empty"), "SELECT 1")
+
+
+def test_a_failed_publication_moves_no_pointer(tmp_path, monkeypatch):
+    """The DuckDB file is built before the pointers move: if that fails, pointers and file stay together."""
+    import topic_pipeline.warehouse as warehouse
+
+    store = StageStore(tmp_path / "warehouse")
+    params = parse_params(_params())
+    first = new_ledger(store, params, "run-ok", stages=list(STAGES))
+    for stage in STAGES:
+        _step(first, params, stage)
+    before = store.head()
+    changed = parse_params(_params(clustering={"min_cluster_size": 20}))
+    second = new_ledger(store, changed, "run-broken", stages=list(STAGES))
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(database_path(store)))
+
+    monkeypatch.setattr(warehouse, "prepare_database", no_space)
+    with pytest.raises(OSError, match="No space left"):
+        for stage in STAGES:
+            _step(second, changed, stage)
+    assert store.head() == before
+    assert_views_show(store, assert_own_lineage(store, first))

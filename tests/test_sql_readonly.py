@@ -134,3 +134,18 @@ def test_the_python_helper_is_as_strict_as_the_command(store):
     with pytest.raises(QueryError):
         query(store, f"COPY (SELECT 1) TO '{store.root / 'x.csv'}'")
     assert not (store.root / "x.csv").exists()
+
+
+def test_stage_versions_lists_published_outputs_only(store):
+    """Folders being written (.tmp-) or deleted (.trash-) are not outputs; reading them could fail mid-rename."""
+    before = query(store, "SELECT count(*) AS n FROM stage_versions")["n"].item()
+    extra = [store.root / "clusters" / ".tmp-abc~run~1234", store.root / "clusters" / ".trash-1234-abc"]
+    try:
+        for folder in extra:
+            folder.mkdir()
+            (folder / "manifest.json").write_text('{"stage": "clusters", "key": "abc"}')
+        assert query(store, "SELECT count(*) AS n FROM stage_versions")["n"].item() == before > 0
+    finally:
+        for folder in extra:
+            (folder / "manifest.json").unlink()
+            folder.rmdir()

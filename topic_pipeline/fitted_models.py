@@ -11,6 +11,7 @@ must be a trusted location (see the README).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -60,6 +61,11 @@ def verified_digest(folder: Path) -> str:
     StoreError
         No model, no digest in the manifest, or a file that differs from it.
     """
+    return _verified_bytes(folder)[0]
+
+
+def _verified_bytes(folder: Path) -> tuple[str, bytes]:
+    """The digest and the very bytes that were checked (read once: no swap between check and load)."""
     path = folder / FITTED_MODEL
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
@@ -70,18 +76,20 @@ def verified_digest(folder: Path) -> str:
     if not isinstance(expected, str):
         raise StoreError(f"{path}: its manifest records no {DIGEST_FIELD}; refusing to unpickle an unvouched file "
                          "(recompute the stage: delete the folder or change a parameter).")
-    if not path.is_file():
-        raise StoreError(f"{path} is missing; recompute the stage.")
-    actual = file_sha256(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StoreError(f"{path} is missing; recompute the stage.") from None
+    actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise StoreError(f"{path} differs from the digest in its manifest (sha256 {actual[:12]}… vs {expected[:12]}…); "
                          "it was changed after it was stored and is not loaded.")
-    return expected
+    return expected, data
 
 
 def load_fitted_model(folder: Path) -> object:
-    """Unpickle the model of a stage output folder, only after ``verified_digest`` passes."""
+    """Unpickle the model of a stage output folder: exactly the bytes whose digest matched the manifest."""
     import joblib
 
-    verified_digest(folder)
-    return joblib.load(folder / FITTED_MODEL)
+    _, data = _verified_bytes(folder)
+    return joblib.load(io.BytesIO(data))

@@ -5,6 +5,7 @@ a concurrent run swap an input under a running one (its bags from one run, its
 c-TF-IDF from another), so each run keeps a ledger in ``_runs/<run>/``:
 
 - ``keys/``: the key each of its steps produced or reused, per stage and partition;
+- ``bases/`` and ``refs/``: outputs an update builds on (the previous fit), kept by gc;
 - ``pins/``: the key of an input outside the run, read from the pointers once
   and then fixed for the whole run (or taken from the parent run on a
   re-execution);
@@ -33,6 +34,8 @@ from topic_pipeline.errors import StoreError
 from topic_pipeline.store import StageStore, write_json
 
 RUNS_DIR = "_runs"
+# prepares what moves with the pointers; returns what installs it once they moved (or None)
+PublishHook = Callable[[StageStore, dict[str, Any], dict[str, Any]], Callable[[], None] | None]
 ALL_PARTITIONS = "*"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -73,6 +76,7 @@ class RunLedger:
     # --- the record --------------------------------------------------------------------
     def start(self) -> None:
         """Write ``run.json`` once (every step process of a run calls this) and take the lease."""
+        self.renew_lease()  # first: a run folder gc sees already holds a live lease
         (self.folder / "keys").mkdir(parents=True, exist_ok=True)
         record = self.folder / "run.json"
         if not record.exists():
@@ -82,7 +86,6 @@ class RunLedger:
                 "stages": sorted(self.stages) if self.stages is not None else None,
                 "parent_run_id": self.parent.run_id if self.parent else None,
             })
-        self.renew_lease()
 
     def _read(self, kind: str, stage: str, partition: str | None) -> Any:
         path = self.folder / kind / _entry(stage, partition)
@@ -180,8 +183,24 @@ class RunLedger:
         return dict(sorted((partitions | self.produced_partitions(stage)).items()))
 
     def visible_partitions(self, stage: str) -> dict[str, str]:
-        """Published partitions of ``stage`` overlaid with this run's, without pinning (a stage reading its own past)."""
-        return dict(sorted((self.store.current_partitions(stage) | self.produced_partitions(stage)).items()))
+        """Published partitions of ``stage`` overlaid with the parent run's and this run's (a stage reading its own past)."""
+        return self._partitions_now(stage)
+
+    def base_key(self, stage: str) -> str | None:
+        """The published output of ``stage`` an update builds on, fixed for this run and kept by gc while it is.
+
+        Read, checked and recorded in one locked moment (the parent run's
+        choice first, on a re-execution), so gc cannot delete it in between.
+        """
+        with self.store.lock():
+            recorded = self._read("bases", stage, None)
+            if recorded is None and self.parent:
+                recorded = self.parent._read("bases", stage, None)
+            key = recorded or self.store.current(stage)
+            if key is None or not self.store.has(stage, key):
+                return None
+            self._write("bases", stage, None, key)
+        return key
 
     # --- lease -----------------------------------------------------------------------------
     @property
@@ -212,8 +231,7 @@ class RunLedger:
             thread.join(timeout=5)
 
     # --- the end of the run ----------------------------------------------------------------
-    def finish_step(self, stage: str, on_publish: Callable[[StageStore, dict[str, Any], dict[str, Any]], None]
-                    ) -> bool:
+    def finish_step(self, stage: str, on_publish: PublishHook) -> bool:
         """Mark ``stage`` done; the step that completes the run publishes it. Returns whether it did."""
         with self.store.lock():
             write_json(self.folder / "done" / stage, True)
@@ -223,29 +241,24 @@ class RunLedger:
             self._publish(on_publish)
             return True
 
-    def _publish(self, on_publish: Callable[[StageStore, dict[str, Any], dict[str, Any]], None]) -> None:
-        """Move every pointer this run produced or pinned (caller holds the lock)."""
+    def _publish(self, on_publish: PublishHook) -> None:
+        """Move every pointer this run (and the run it re-executes) produced or pinned (caller holds the lock).
+
+        ``on_publish`` prepares what must change with the pointers (the DuckDB
+        file) before they move, and returns the step that installs it after, so
+        a failure to prepare leaves the old pointers and the old file together.
+        """
         previous = self.store.head()
         head = {"stages": dict(previous["stages"]),
                 "partitions": {stage: dict(parts) for stage, parts in previous["partitions"].items()}}
-        for kind in ("pins", "keys"):  # own outputs last: they win over pins of the same stage
-            folder = self.folder / kind
-            if not folder.is_dir():
-                continue
-            for path in sorted(folder.iterdir()):
-                if path.name.startswith("."):
-                    continue
-                stage, partition = _parse_entry(path.name)
-                value = json.loads(path.read_text())
-                if partition == ALL_PARTITIONS:
-                    head["partitions"].setdefault(stage, {}).update(value)
-                elif partition is None:
-                    head["stages"][stage] = value
-                else:
-                    head["partitions"].setdefault(stage, {})[partition] = value
+        for folder in ([self.parent.folder] if self.parent else []) + [self.folder]:
+            for kind in ("pins", "keys"):  # own outputs last: they win over pins of the same stage
+                _apply_entries(head, folder / kind)
         head |= {"run_id": self.run_id, "published_at": datetime.now(UTC).isoformat()}
+        commit = on_publish(self.store, previous, head)
         self.store.write_head(head)
-        on_publish(self.store, previous, head)
+        if commit is not None:
+            commit()
         write_json(self.folder / "published", head["published_at"])
         self.lease_path.unlink(missing_ok=True)
 
@@ -254,10 +267,27 @@ class RunLedger:
         return run_references(self.folder)
 
 
+def _apply_entries(head: dict[str, Any], folder: Path) -> None:
+    """Lay the ledger entries of one folder (``keys/`` or ``pins/``) over the pointers in ``head``."""
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        stage, partition = _parse_entry(path.name)
+        value = json.loads(path.read_text())
+        if partition == ALL_PARTITIONS:
+            head["partitions"].setdefault(stage, {}).update(value)
+        elif partition is None:
+            head["stages"][stage] = value
+        else:
+            head["partitions"].setdefault(stage, {})[partition] = value
+
+
 def run_references(folder: Path) -> set[tuple[str, str]]:
     """(stage, key) pairs a run folder's keys, pins and refs name."""
     found: set[tuple[str, str]] = set()
-    for kind in ("keys", "pins", "refs"):
+    for kind in ("keys", "pins", "refs", "bases"):
         sub = folder / kind
         if not sub.is_dir():
             continue

@@ -21,7 +21,7 @@ from topic_pipeline import warehouse
 from topic_pipeline.errors import StageInputError, StoreError, TopicPipelineError
 from topic_pipeline.estimators import estimator_fingerprint
 from topic_pipeline.params import PipelineParams, fingerprint
-from topic_pipeline.run_ledger import RunLedger
+from topic_pipeline.run_ledger import PublishHook, RunLedger
 from topic_pipeline.stages import STAGES, PrepareContext, Stage, StepContext, TimeWindow
 from topic_pipeline.store import MANIFEST, StageStore, write_json
 
@@ -99,17 +99,23 @@ def new_ledger(store: StageStore, params: PipelineParams, run_id: str, *, stages
                      lease_seconds=params.store.lease_seconds)
 
 
-def publish_hook(ledger: RunLedger) -> Callable[[StageStore, dict[str, Any], dict[str, Any]], None]:
-    """What publishing does besides moving the pointers: the DuckDB file for the published warehouse."""
-    def install(store: StageStore, previous: dict[str, Any], head: dict[str, Any]) -> None:
+def publish_hook(ledger: RunLedger) -> PublishHook:
+    """What publishing does besides moving the pointers: the DuckDB file for the published warehouse.
+
+    The file is built before the pointers move and renamed into place after,
+    so a failed build leaves the old pointers with the old file.
+    """
+    def prepare(store: StageStore, previous: dict[str, Any], head: dict[str, Any]) -> Callable[[], None] | None:
         key = head["stages"].get("warehouse")
         if key is None:
-            return
+            return None
         changed = previous["stages"].get("warehouse") != key
-        if changed or ledger.produced("warehouse") or not warehouse.database_path(store).exists():
-            warehouse.install_database(store, store.output_dir("warehouse", key))
+        if not (changed or ledger.produced("warehouse") or not warehouse.database_path(store).exists()):
+            return None
+        tmp = warehouse.prepare_database(store, store.output_dir("warehouse", key))
+        return lambda: warehouse.commit_database(store, tmp)
 
-    return install
+    return prepare
 
 
 def finish_step(ledger: RunLedger, stage: str) -> bool:

@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -204,8 +205,8 @@ class StageStore:
     def lock(self, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
         """Hold the store's lock: one ``O_EXCL`` lock file (shared file systems included).
 
-        Holders keep it for milliseconds (a pointer update, a claim, gc's plan),
-        so a lock file untouched for ``LOCK_STALE_SECONDS`` belongs to a process
+        The holder touches the file every few seconds while it holds it, so a
+        lock file untouched for ``LOCK_STALE_SECONDS`` belongs to a process
         that died holding it and is broken.
         """
         path = self.root / "_locks" / "store.lock"
@@ -225,24 +226,46 @@ class StageStore:
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(token)
             break
+        released = threading.Event()
+
+        def keep_fresh() -> None:
+            while not released.wait(LOCK_STALE_SECONDS / 12):
+                with contextlib.suppress(OSError):
+                    os.utime(path)
+
+        toucher = threading.Thread(target=keep_fresh, name="store-lock", daemon=True)
+        toucher.start()
         try:
             yield
         finally:
+            released.set()
+            toucher.join(timeout=5)
             with contextlib.suppress(OSError):
                 if path.read_text() == token:
                     path.unlink()
 
     @staticmethod
     def _break_stale_lock(path: Path) -> None:
+        """Remove a lock file nobody has touched for ``LOCK_STALE_SECONDS``.
+
+        Only one breaker wins the rename; one that renamed a lock taken anew
+        meanwhile (another inode) puts it back.
+        """
         try:
-            age = time.time() - path.stat().st_mtime
+            seen = path.stat()
         except FileNotFoundError:
             return
-        if age > LOCK_STALE_SECONDS:
-            stale = path.with_name(f"{path.name}.stale-{uuid.uuid4().hex}")
-            with contextlib.suppress(OSError):
-                os.rename(path, stale)  # only one breaker wins the rename
-                stale.unlink()
+        if time.time() - seen.st_mtime <= LOCK_STALE_SECONDS:
+            return
+        stale = path.with_name(f"{path.name}.stale-{uuid.uuid4().hex}")
+        try:
+            os.rename(path, stale)
+        except OSError:
+            return
+        with contextlib.suppress(OSError):
+            if stale.stat().st_ino != seen.st_ino:
+                os.link(stale, path)  # a fresh lock, not the stale one: give it back (fails if retaken)
+            stale.unlink()
 
     # --- run log ---------------------------------------------------------------------
     @property

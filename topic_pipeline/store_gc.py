@@ -85,8 +85,11 @@ def referenced_outputs(store: StageStore, *, keep_runs: int, now: float | None =
     roots = {(stage, key) for stage, key in head["stages"].items()}
     roots |= {(stage, key) for stage, parts in head["partitions"].items() for key in parts.values()}
     live, stale = set(), []
+    now = time.time() if now is None else now
     for position, folder in enumerate(_run_folders(store)):
-        alive = lease_alive(folder, now)
+        # a run folder still being created (no run.json yet) counts as live for a while
+        starting = not (folder / "run.json").exists() and now - folder.stat().st_mtime < 3600
+        alive = lease_alive(folder, now) or starting
         if alive:
             live.add(folder.name)
         if alive or position < keep_runs:

@@ -62,7 +62,8 @@ def view_statements(store: StageStore, inputs: dict[str, list[Path]]) -> list[st
         return f"read_parquet([{files}], union_by_name=true)"
 
     runs = _literal(store, store.runs_dir / "*.json")
-    manifests = _literal(store, store.root / "*" / "*" / MANIFEST)
+    # published outputs only: not .tmp-/.trash- folders (being written or deleted) nor _runs, _logs, ...
+    manifests = _literal(store, store.root / "[!._]*" / "[!._]*" / MANIFEST)
     return [
         f"CREATE OR REPLACE VIEW documents AS SELECT doc_id, text, timestamp, label FROM {parquet('documents')}",
         "CREATE OR REPLACE VIEW document_links AS SELECT doc_id, duplicate_of, source "
@@ -116,8 +117,8 @@ def _guarded(statement: str, database: Path) -> str:
             f"EXISTS (SELECT 1 FROM duckdb_databases() WHERE path IN ({paths})) OR error({message})")
 
 
-def install_database(store: StageStore, warehouse_dir: Path) -> Path:
-    """Build the DuckDB file for the published ``warehouse`` output and rename it over the old one."""
+def prepare_database(store: StageStore, warehouse_dir: Path) -> Path:
+    """Build the DuckDB file for a ``warehouse`` output under a temporary name; ``commit_database`` installs it."""
     target = database_path(store)
     statements = render(read_views(warehouse_dir), store.root)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -126,11 +127,28 @@ def install_database(store: StageStore, warehouse_dir: Path) -> Path:
         with duckdb.connect(str(tmp)) as connection:
             for statement in statements:
                 connection.execute(_guarded(statement, target))
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    except BaseException:
+        discard_database(tmp)
+        raise
+    Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return tmp
+
+
+def commit_database(store: StageStore, tmp: Path) -> Path:
+    """Rename a prepared DuckDB file over the warehouse's (readers holding the old one keep their snapshot)."""
+    target = database_path(store)
+    os.replace(tmp, target)
     return target
+
+
+def discard_database(tmp: Path) -> None:
+    tmp.unlink(missing_ok=True)
+    Path(f"{tmp}.wal").unlink(missing_ok=True)
+
+
+def install_database(store: StageStore, warehouse_dir: Path) -> Path:
+    """Build the DuckDB file for a ``warehouse`` output and rename it over the old one."""
+    return commit_database(store, prepare_database(store, warehouse_dir))
 
 
 _READ_STATEMENTS = {duckdb.StatementType.SELECT}
@@ -149,6 +167,7 @@ def readonly_connection(store: StageStore, statements: list[str]) -> duckdb.Duck
     try:
         for statement in render(statements, root):
             connection.execute(statement)
+        connection.execute("SET temp_directory = ''")  # a big sort must not spill files anywhere
         connection.execute("SET allowed_directories = [?]", [str(root) + "/"])
         connection.execute("SET enable_external_access = false")
         connection.execute("SET lock_configuration = true")

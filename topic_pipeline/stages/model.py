@@ -35,8 +35,8 @@ def _fitted_base(ctx: PrepareContext, stage: str, section: str, upstream_fit: st
     """The current output of ``stage`` to build on in assign mode, if its model and settings still apply."""
     if ctx.params.updates.mode != "assign":
         return "", None
-    key = ctx.store.current(stage)
-    if key is None or not ctx.store.has(stage, key):
+    key = ctx.ledger.base_key(stage)  # fixed for the run and kept by gc while it builds on it
+    if key is None:
         return "", None
     manifest = ctx.store.manifest(stage, key)
     expected = ctx.params.section(section).model_dump(mode="json") | {
@@ -45,7 +45,6 @@ def _fitted_base(ctx: PrepareContext, stage: str, section: str, upstream_fit: st
     fit = manifest["metadata"].get("fit_key")
     if not same_settings or fit is None or manifest["metadata"].get("upstream_fit_key") != upstream_fit:
         return "", None
-    ctx.ledger.protect(stage, key)  # gc keeps the base while this run (or a kept run) builds on it
     return f"base:{fit}", ctx.store.output_dir(stage, key)
 
 
