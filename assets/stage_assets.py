@@ -30,10 +30,9 @@ PROGRESS_LOGGER = "topic_pipeline.progress"  # the CLI shows these lines while D
 class StepLog:
     """Dagster's step log, with each line also sent to the ``topic_pipeline.progress`` Python logger."""
 
-    def __init__(self, dagster_log: Any, stage: str) -> None:
+    def __init__(self, dagster_log: Any) -> None:
         self._dagster_log = dagster_log
         self._progress = logging.getLogger(PROGRESS_LOGGER)
-        self._stage = stage
 
     def _emit(self, level: int, message: str, *args: Any) -> None:
         self._dagster_log.log(level, message, *args)
@@ -133,7 +132,7 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         backfill_policy=dg.BackfillPolicy.single_run() if pipeline_partitions is not None else None,
     )
     def stage_asset(context: dg.AssetExecutionContext, config: ParamOverrides, pipeline: PipelineResource) -> dg.MaterializeResult:
-        log = StepLog(context.log, stage.name)
+        log = StepLog(context.log)
         try:
             run_params = pipeline.load_params()
             overrides = config.model_dump()
