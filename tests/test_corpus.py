@@ -149,9 +149,15 @@ def test_unknown_encoding_and_byte_order_mark(tmp_path):
         ('{"text": "ok"}\n[1, 2]\n', r"d\.jsonl, line 2: expected a JSON object .*got a JSON array"),
         ('{"text": "ok"}\n"just text"\n', r"d\.jsonl, line 2: expected a JSON object .*got a JSON string"),
         ('{"text": "ok"} {"text": "two on one line"}\n', r"d\.jsonl, line 1: not valid JSON \(Extra data"),
+        ('{"text": "a", "doc_id": "1"}\n{"text": "b", "doc_id": null}\n', r"d\.jsonl, row 1, column 'doc_id': missing"),
+        ('{"text": "a", "doc_id": "1"}\n{"text": "b", "doc_id": {"n": 2}}\n',
+         r"d\.jsonl, row 1, column 'doc_id': .*dict"),
+        ('{"text": "a", "label": "x"}\n{"text": "b", "label": ["x", "y"]}\n',
+         r"d\.jsonl, row 1, column 'label': .*list"),
+        ('{"text": "a"}\n{"text": null}\n', r"d\.jsonl, row 1, column 'text': expected text, got a missing value"),
     ],
 )
-def test_bad_json_lines_name_file_and_line(tmp_path, content, message):
+def test_bad_json_lines_name_file_and_line_or_row(tmp_path, content, message):
     path = tmp_path / "d.jsonl"
     path.write_text(content)
     with pytest.raises(CorpusError, match=message):
@@ -217,24 +223,6 @@ def test_csv_ids_na_is_an_id_but_an_empty_cell_is_refused(tmp_path):
     assert load_corpus(CorpusParams(source=str(path)))["doc_id"].tolist() == ["NA", "null"]
     path.write_text("doc_id,text\nNA,first\n,second\n,third\n")
     with pytest.raises(CorpusError, match=r"ids\.csv, row 1, column 'doc_id': missing or invalid doc_id, got a miss"):
-        load_corpus(CorpusParams(source=str(path)))
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ('{"text": "a", "doc_id": "1"}\n{"text": "b", "doc_id": null}\n', r"d\.jsonl, row 1, column 'doc_id': missing"),
-        ('{"text": "a", "doc_id": "1"}\n{"text": "b", "doc_id": {"n": 2}}\n',
-         r"d\.jsonl, row 1, column 'doc_id': .*dict"),
-        ('{"text": "a", "label": "x"}\n{"text": "b", "label": ["x", "y"]}\n',
-         r"d\.jsonl, row 1, column 'label': .*list"),
-        ('{"text": "a"}\n{"text": null}\n', r"d\.jsonl, row 1, column 'text': expected text, got a missing value"),
-    ],
-)
-def test_bad_json_ids_labels_and_texts_name_file_and_row(tmp_path, content, message):
-    path = tmp_path / "d.jsonl"
-    path.write_text(content)
-    with pytest.raises(CorpusError, match=message):
         load_corpus(CorpusParams(source=str(path)))
 
 

@@ -24,11 +24,8 @@ DIGEST_FIELD = "fitted_model_sha256"
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def save_fitted_model(model: object, folder: Path) -> str:

@@ -30,8 +30,8 @@ from topic_pipeline.run_ledger import RUNS_DIR, lease_alive, run_references, run
 from topic_pipeline.store import MANIFEST, TMP_PREFIX, TMP_RUN_SEPARATOR, StageStore
 
 TRASH_PREFIX = ".trash-"
-# folders of the store root that are not stage outputs
-_NOT_STAGES = {"embedding_cache", RUNS_DIR, "_stage_runs", "_static", "_locks", "_logs", "_inputs"}
+# the one folder of the store root that holds no stage outputs and has no leading "_"
+_NOT_STAGES = {"embedding_cache"}
 
 
 @dataclass(frozen=True)

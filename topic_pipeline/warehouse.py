@@ -146,11 +146,6 @@ def discard_database(tmp: Path) -> None:
     Path(f"{tmp}.wal").unlink(missing_ok=True)
 
 
-def install_database(store: StageStore, warehouse_dir: Path) -> Path:
-    """Build the DuckDB file for a ``warehouse`` output and rename it over the old one."""
-    return commit_database(store, prepare_database(store, warehouse_dir))
-
-
 _READ_STATEMENTS = {duckdb.StatementType.SELECT}
 
 
