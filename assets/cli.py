@@ -19,19 +19,23 @@ from typing import Any
 
 from topic_pipeline.errors import ParamsError, TopicPipelineError
 from topic_pipeline.params import PARAMS_ENV, load_params
-from topic_pipeline.store import StageStore, atomic_write_bytes
+from topic_pipeline.pipeline.gc import apply_gc, plan_gc
+from topic_pipeline.pipeline.store import StageStore, atomic_write_bytes
+from topic_pipeline.pipeline.warehouse import query
 
 FORMATS = ("table", "csv", "json")
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.params:
-        os.environ[PARAMS_ENV] = args.params  # read by the definitions (code versions) and the resource
-    load_params()  # a bad params file is reported in one line before Dagster starts
+    load_params(args.params)  # a bad params file is reported in one line before Dagster starts
     import dagster as dg
 
-    from assets.definitions import defs
+    from assets.definitions import build_definitions
     from assets.sensors import RANGE_END_TAG, RANGE_START_TAG
+    from resources import PipelineResource
+
+    # the params file reaches the definitions and every step as the resource's configuration
+    defs = build_definitions(PipelineResource(params_file=args.params))
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     tags = {"topic_pipeline/launched_by": "topic-pipeline run"}
@@ -144,8 +148,6 @@ def _progress_on_terminal(*, enabled: bool) -> Iterator[None]:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    from topic_pipeline.warehouse import query
-
     frame = query(StageStore(), args.query)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
@@ -158,11 +160,7 @@ def _sql(args: argparse.Namespace) -> int:
 
 
 def _gc(args: argparse.Namespace) -> int:
-    from topic_pipeline.store_gc import apply_gc, plan_gc
-
-    if args.params:
-        os.environ[PARAMS_ENV] = args.params
-    params = load_params()
+    params = load_params(args.params)
     store = StageStore()
     plan = plan_gc(store, keep_runs=params.store.keep_runs)
     if plan.empty:

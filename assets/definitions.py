@@ -12,20 +12,26 @@ from assets.sensors import build_inbox_sensor
 from assets.stage_assets import build_stage_assets
 from resources import PipelineResource
 from topic_pipeline.errors import ParamsError
-from topic_pipeline.params import PipelineParams, load_params
+from topic_pipeline.params import PipelineParams
 
 
-def current_params() -> PipelineParams | None:
-    """Params as the file reads now; an invalid file still loads the location (runs then fail clearly)."""
+def current_params(pipeline: PipelineResource) -> PipelineParams | None:
+    """Params as the resource's file reads now; an invalid file still loads the location (runs then fail clearly)."""
     try:
-        return load_params()
+        return pipeline.load_params()
     except ParamsError as exc:
         logging.getLogger("topic_pipeline").warning("%s", exc)
         return None
 
 
-def build_definitions(params: PipelineParams | None) -> dg.Definitions:
-    """Definitions whose code versions and partitions reflect ``params`` (rebuilt on each code-location reload)."""
+def build_definitions(pipeline: PipelineResource | None = None) -> dg.Definitions:
+    """Definitions whose code versions and partitions reflect the params ``pipeline`` reads.
+
+    The resource is the one place params are read: here (code versions, partitions, the schedule),
+    in every step and in the sensor. Rebuilt on each code-location reload, so an edited file shows.
+    """
+    pipeline = pipeline or PipelineResource()
+    params = current_params(pipeline)
     stage_assets = build_stage_assets(params)
     job = dg.define_asset_job(
         "topic_model",
@@ -38,8 +44,8 @@ def build_definitions(params: PipelineParams | None) -> dg.Definitions:
         jobs=[job],
         sensors=[build_inbox_sensor(asset_keys)],
         schedules=[build_refresh_schedule(job, partitioned=time_partitions(params) is not None)],
-        resources={"pipeline": PipelineResource()},
+        resources={"pipeline": pipeline},
     )
 
 
-defs = build_definitions(current_params())
+defs = build_definitions()

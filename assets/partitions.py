@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from topic_pipeline.params import PipelineParams
-from topic_pipeline.stages import TimeWindow
+from topic_pipeline.pipeline.stages import TimeWindow
 
 _BY_GRANULARITY = {
     "day": dg.DailyPartitionsDefinition,

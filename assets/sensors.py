@@ -13,9 +13,10 @@ import dagster as dg
 
 from assets.partitions import partition_keys_for, time_partitions
 from assets.stage_assets import INBOX_FILE_TAG
-from topic_pipeline.corpus import inbox_files, read_corpus_file
+from resources import PipelineResource
 from topic_pipeline.errors import TopicPipelineError
-from topic_pipeline.params import PipelineParams, load_params
+from topic_pipeline.params import PipelineParams
+from topic_pipeline.pipeline.corpus import inbox_files, read_corpus_file
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -55,8 +56,8 @@ def build_inbox_sensor(asset_keys: list[dg.AssetKey]) -> dg.SensorDefinition:
         asset_selection=dg.AssetSelection.assets(*asset_keys),
         description="Runs the pipeline for new or changed files in the inbox folder (corpus.inbox).",
     )
-    def inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        params = load_params()
+    def inbox_sensor(context: dg.SensorEvaluationContext, pipeline: PipelineResource) -> dg.SensorResult:
+        params = pipeline.load_params()
         cursor = json.loads(context.cursor) if context.cursor else {}
         requests, cursor = inbox_run_requests(params, cursor, asset_keys, log=context.log)
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor, sort_keys=True))

@@ -1,4 +1,4 @@
-"""One Dagster asset per pipeline stage, generated from ``topic_pipeline.stages.STAGES``.
+"""One Dagster asset per pipeline stage, generated from ``topic_pipeline.pipeline.stages.STAGES``.
 
 Each asset resolves its params (file + run-config overrides), hands the work to
 ``materialize_stage`` and reports the store key as its ``DataVersion``, so
@@ -17,9 +17,15 @@ from assets.partitions import time_partitions, window_for
 from resources import PipelineResource
 from topic_pipeline.errors import TopicPipelineError
 from topic_pipeline.params import PipelineParams
-from topic_pipeline.runner import (StageOutcome, finish_step, materialize_stage, new_ledger, section_params,
-                                   stage_code_version)
-from topic_pipeline.stages import STAGES, Stage
+from topic_pipeline.pipeline.runner import (
+    StageOutcome,
+    finish_step,
+    materialize_stage,
+    new_ledger,
+    section_params,
+    stage_code_version,
+)
+from topic_pipeline.pipeline.stages import STAGES, Stage
 
 GROUP = "topic_model"
 AUTOMATION = dg.AutomationCondition.eager() | dg.AutomationCondition.code_version_changed()
@@ -106,7 +112,7 @@ def _deps(stage: Stage, partitions: dg.TimeWindowPartitionsDefinition | None) ->
     for upstream in stage.inputs:
         all_partitions = partitions is not None and STAGES[upstream].partitioned and not stage.partitioned
         deps.append(dg.AssetDep(upstream, partition_mapping=dg.AllPartitionMapping() if all_partitions else None))
-    if partitions is not None and stage.name == "topics_over_time":  # evolution tuning reads the previous window
+    if partitions is not None and stage.reads_previous_window:
         deps.append(dg.AssetDep(stage.name, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)))
     return deps
 
@@ -126,7 +132,7 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         code_version=code_version,
         automation_condition=AUTOMATION,
         metadata={"params_section": stage.section or "none", **definition_metadata},
-        kinds={"duckdb"} if stage.name == "warehouse" else {"parquet"},
+        kinds={stage.kind},
         partitions_def=partitions,
         # every asset single-run when partitioned: one run (and one global refit) covers a whole range
         backfill_policy=dg.BackfillPolicy.single_run() if pipeline_partitions is not None else None,

@@ -36,9 +36,9 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _DRIVER = """
 import sys
 from topic_pipeline.params import load_params
-from topic_pipeline.runner import finish_step, materialize_stage, new_ledger
-from topic_pipeline.stages import STAGES
-from topic_pipeline.store import StageStore
+from topic_pipeline.pipeline.runner import finish_step, materialize_stage, new_ledger
+from topic_pipeline.pipeline.stages import STAGES
+from topic_pipeline.pipeline.store import StageStore
 params = load_params(sys.argv[1])
 store = StageStore(sys.argv[2])
 ledger = new_ledger(store, params, sys.argv[3], stages=list(STAGES))
@@ -105,7 +105,7 @@ def main() -> int:
     parser.add_argument("--max-gib", type=float, default=24.0)
     parser.add_argument("--out", type=Path, default=None, help="write the measurements as JSON")
     args = parser.parse_args()
-    from topic_pipeline.stages import STAGES
+    from topic_pipeline.pipeline.stages import STAGES
 
     with tempfile.TemporaryDirectory(prefix="load-test-") as tmp:
         folder = Path(tmp)
@@ -121,8 +121,8 @@ def main() -> int:
             item = results[-1]
             print(f"{item['stage']:<22} rows {item['rows']:>8}  wall {item['wall_s']:7.1f} s  "
                   f"cpu {item['cpu_s']:7.1f} s  peak {item['peak_rss_mib']:6d} MiB", flush=True)
-        from topic_pipeline.store import StageStore
-        from topic_pipeline.warehouse import query
+        from topic_pipeline.pipeline.store import StageStore
+        from topic_pipeline.pipeline.warehouse import query
 
         topics = query(StageStore(folder / "warehouse"), "SELECT count(*) AS n FROM topics")["n"].item()
     peak = max(item["peak_rss_mib"] for item in results)

@@ -59,29 +59,34 @@ def fit_bertopic(texts: list[str], embeddings: np.ndarray, min_topic_size: int =
     return FittedTopics(np.asarray(topics), words, rows, seconds, model)
 
 
-def fit_ours(embeddings_path: Path, limit: int | None, root: Path, **sections: dict) -> FittedTopics:
-    """Run every stage in-process on a parquet slice with the precomputed embeddings."""
-    from topic_pipeline import artifacts
+def fit_ours(embeddings_path: Path, limit: int | None, root: Path, *, corpus_path: Path = CORPUS,
+             **sections: dict) -> FittedTopics:
+    """Run every stage in-process on a parquet slice (``corpus_path``, row-aligned with the embeddings)."""
     from topic_pipeline.params import parse_params
-    from topic_pipeline.runner import materialize_stage
-    from topic_pipeline.stages import STAGES
-    from topic_pipeline.store import StageStore
+    from topic_pipeline.pipeline.runner import materialize_stage
+    from topic_pipeline.pipeline.stage_outputs import (
+        AssignmentsOutput,
+        CtfidfOutput,
+        RepresentationsOutput,
+        VectorizedBagsOutput,
+    )
+    from topic_pipeline.pipeline.stages import STAGES
+    from topic_pipeline.pipeline.store import StageStore
 
     params = parse_params(
-        {"corpus": {"source": str(CORPUS), "limit": limit, "inbox": None}, "embedding": {"precomputed": str(embeddings_path)}, **sections}
+        {"corpus": {"source": str(corpus_path), "limit": limit, "inbox": None}, "embedding": {"precomputed": str(embeddings_path)}, **sections}
     )
     store = StageStore(root)
     started = time.perf_counter()
     for name in STAGES:
         materialize_stage(name, params, store, run_id="parity")
     seconds = time.perf_counter() - started
-    topics = artifacts.read_table(store.current_dir("topic_assignments"), "topic_assignments")["topic_id"].to_numpy()
-    bags, weights = store.current_dir("vectorized_bags"), store.current_dir("ctfidf")
-    vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
-    ids = np.asarray(artifacts.read_array(bags, "topic_ids"))
-    matrix = artifacts.read_sparse(weights, "ctfidf")
-    rows = {int(t): _sparse_row(matrix, row, vocabulary) for row, t in enumerate(ids)}
-    terms = artifacts.read_table(store.current_dir("topic_representations"), "topic_terms")
+    topics = AssignmentsOutput(store.current_dir("topic_assignments")).read(["topic_id"])["topic_id"].to_numpy()
+    bags = VectorizedBagsOutput(store.current_dir("vectorized_bags"))
+    vocabulary = bags.vocabulary()
+    matrix = CtfidfOutput(store.current_dir("ctfidf")).weights()
+    rows = {int(t): _sparse_row(matrix, row, vocabulary) for row, t in enumerate(bags.topic_ids())}
+    terms = RepresentationsOutput(store.current_dir("topic_representations")).terms()
     words = {int(t): list(zip(g["term"], g["weight"].astype(float), strict=True)) for t, g in terms.groupby("topic_id")}
     return FittedTopics(topics, words, rows, seconds, store)
 

@@ -17,7 +17,7 @@ What differs from the guide, and why:
   they are the quick start's 20 Newsgroups posts (``fetch_20newsgroups``), so
   both examples run on the same corpus and need no download.
 - ``SentenceTransformer("all-MiniLM-L6-v2")`` asks the Hugging Face Hub for the
-  model; ``topic_pipeline.embedding.load_sentence_model`` returns the same
+  model; ``topic_pipeline.pipeline.embedding.load_sentence_model`` returns the same
   SentenceTransformer, read from the bundled copy, so this runs offline.
 - The PartOfSpeech aspect needs spaCy's ``en_core_web_sm`` and the OpenAI one
   an API key; both are left out (``PartOfSpeech`` is importable from
@@ -63,7 +63,7 @@ from sklearn.datasets import fetch_20newsgroups
 from sklearn.feature_extraction.text import CountVectorizer
 from umap import UMAP
 
-from topic_pipeline.embedding import load_sentence_model
+from topic_pipeline.pipeline.embedding import load_sentence_model
 
 if "--bertopic" in sys.argv[1:]:  # the reference run: the guide's own imports
     from bertopic import BERTopic
@@ -124,11 +124,23 @@ def main(argv: list[str] | None = None) -> None:
     else:
         embeddings = np.asarray(np.load(args.embeddings, mmap_mode="r")[:len(abstracts)], dtype=np.float32)
 
+    topic_model, topics, vectorizer_model, representation_model = train(abstracts, embeddings, embedding_model,
+                                                                         args.min_cluster_size, report)
+    label_topics(topic_model, report)
+    show_distributions(topic_model, abstracts, report)
+    reduce_outliers_and_update(topic_model, abstracts, topics, vectorizer_model, representation_model, report)
+    save_and_infer(topic_model, args, new_abstracts, report)
+    (args.out / "report.json").write_text(json.dumps(report, indent=1))
+
+
+def train(abstracts: list[str], embeddings: np.ndarray, embedding_model: object, min_cluster_size: int,
+          report: dict) -> tuple[BERTopic, list[int], CountVectorizer, dict]:
+    """The guide's sub-models and training; also returns the two models ``update_topics`` is given again."""
     # Preventing stochastic behavior
     umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric='cosine', random_state=42)
 
     # Controlling number of topics
-    hdbscan_model = HDBSCAN(min_cluster_size=args.min_cluster_size, metric='euclidean',
+    hdbscan_model = HDBSCAN(min_cluster_size=min_cluster_size, metric='euclidean',
                             cluster_selection_method='eom', prediction_data=True)
 
     # Improving default representation
@@ -161,6 +173,12 @@ def main(argv: list[str] | None = None) -> None:
     print()
     pprint(topic_model.get_topic(1, full=True))
     print()
+    report_training(topic_model, topics, probs, report)
+    return topic_model, topics, vectorizer_model, representation_model
+
+
+def report_training(topic_model: BERTopic, topics: list[int], probs: np.ndarray, report: dict) -> None:
+    """What the tests compare after training: topics, probabilities, columns, words and aspects."""
     report["topics"] = [int(t) for t in topics]
     report["probs"] = np.asarray(probs, dtype=float).tolist()
     report["topic_info_columns"] = list(topic_model.get_topic_info().columns)
@@ -171,7 +189,9 @@ def main(argv: list[str] | None = None) -> None:
                                        for topic, words in values.items()}
                               for aspect, values in topic_model.topic_aspects_.items()}
 
-    # (Custom) labels
+
+def label_topics(topic_model: BERTopic, report: dict) -> None:
+    """The guide's (Custom) labels section: labels by hand, then from the KeyBERT aspect."""
     topic_model.set_topic_labels({1: "Space Travel", 7: "Religion"})
     report["custom_labels_by_hand"] = list(topic_model.custom_labels_)
     keybert_topic_labels = {topic: " | ".join(list(zip(*values))[0][:3])  # noqa: RUF015 (the guide's line)
@@ -183,7 +203,9 @@ def main(argv: list[str] | None = None) -> None:
     report["custom_labels"] = list(topic_model.custom_labels_)
     report["generated_mmr_labels"] = topic_model.generate_topic_labels(nr_words=3, aspect="MMR")
 
-    # Topic-document distribution
+
+def show_distributions(topic_model: BERTopic, abstracts: list[str], report: dict) -> None:
+    """The guide's Topic-document distribution section, printed where the guide draws it."""
     topic_distr, _ = topic_model.approximate_distribution(abstracts, window=8, stride=4)
     print(f"topic_distr: {topic_distr.shape[0]} documents x {topic_distr.shape[1]} topics")
     report["topic_distr_shape"] = list(topic_distr.shape)
@@ -203,7 +225,10 @@ def main(argv: list[str] | None = None) -> None:
     print()
     report["token_distr_shape"] = list(topic_token_distr[0].shape)
 
-    # Outlier reduction
+
+def reduce_outliers_and_update(topic_model: BERTopic, abstracts: list[str], topics: list[int],
+                               vectorizer_model: CountVectorizer, representation_model: dict, report: dict) -> None:
+    """The guide's Outlier reduction section (see the module docstring for why the models are given again)."""
     new_topics = topic_model.reduce_outliers(abstracts, topics)
     topic_model.update_topics(abstracts, topics=new_topics, vectorizer_model=vectorizer_model,
                               representation_model=representation_model)
@@ -216,6 +241,9 @@ def main(argv: list[str] | None = None) -> None:
     report["custom_labels_after_update"] = list(topic_model.custom_labels_)
     report["topic_counts_after_update"] = {str(t): int(c) for t, c in sorted(topic_model.topic_sizes_.items())}
 
+
+def save_and_infer(topic_model: BERTopic, args: argparse.Namespace, new_abstracts: list[str], report: dict) -> None:
+    """The guide's Serialization and Inference sections: save with safetensors, load, transform new posts."""
     # Serialization
     model_dir = args.out / "my_model_dir"
     embedding_model = "sentence-transformers/all-MiniLM-L6-v2"
@@ -234,7 +262,6 @@ def main(argv: list[str] | None = None) -> None:
     report["loaded_transform_topics"] = [int(t) for t in loaded_topics]
     report["loaded_transform_probs"] = np.asarray(loaded_probs, dtype=float).tolist()
     report["fitted_transform_topics"] = [int(t) for t in fitted_topics]
-    (args.out / "report.json").write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

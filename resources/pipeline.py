@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from topic_pipeline.params import PipelineParams, load_params
-from topic_pipeline.store import StageStore
+from topic_pipeline.pipeline.store import StageStore
 
 
 class PipelineResource(dg.ConfigurableResource):

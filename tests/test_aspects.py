@@ -19,11 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import NEWSGROUPS_EMBEDDINGS
 
 from benchmarks.parity import topic_id_mapping
-from tests.conftest import NEWSGROUPS_EMBEDDINGS
-from topic_pipeline import artifacts
-from topic_pipeline.aspects import (
+from topic_pipeline.core.topic_words import MISSING_WORD, representative_documents, top_words
+from topic_pipeline.errors import ParamsError, StageInputError
+from topic_pipeline.pipeline.stage_outputs import CtfidfOutput, VectorizedBagsOutput
+from topic_pipeline.representation.aspects import (
     AspectInputs,
     KeyBERTInspired,
     MaximalMarginalRelevance,
@@ -33,8 +35,6 @@ from topic_pipeline.aspects import (
     compute_aspects,
     parse_representation,
 )
-from topic_pipeline.errors import ParamsError, StageInputError
-from topic_pipeline.representation import MISSING_WORD, representative_documents, top_words
 
 
 def subset_of(n_topics: int) -> list[int]:
@@ -65,20 +65,21 @@ def setup(fitted_slice):
     its documents and candidates."""
     from bertopic.backend import BaseEmbedder
 
-    from topic_pipeline.embedding import load_sentence_model
+    from topic_pipeline.pipeline.embedding import load_sentence_model
 
     texts, ours, theirs = fitted_slice
     to_theirs = topic_id_mapping(ours, theirs)  # equal-sized topics may be numbered differently
     encoder = CachedEncoder(load_sentence_model("all-MiniLM-L6-v2"))
-    bags, weights = ours.model.current_dir("vectorized_bags"), ours.model.current_dir("ctfidf")
-    topic_ids = np.asarray(artifacts.read_array(bags, "topic_ids")).tolist()
+    bags = VectorizedBagsOutput(ours.model.current_dir("vectorized_bags"))
+    weights = CtfidfOutput(ours.model.current_dir("ctfidf"))
+    topic_ids = bags.topic_ids().tolist()
     subset = subset_of(len(topic_ids) - (-1 in topic_ids))
-    vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
-    ctfidf = artifacts.read_sparse(weights, "ctfidf")[[topic_ids.index(t) for t in subset]]
+    vocabulary = bags.vocabulary()
+    ctfidf = weights.weights()[[topic_ids.index(t) for t in subset]]
     inputs = AspectInputs(
         texts=texts, topics=ours.topics, topic_ids=np.array(subset), ctfidf=ctfidf, vocabulary=vocabulary,
-        doc_term_counts=artifacts.read_sparse(bags, "doc_term_counts"),
-        idf=np.asarray(artifacts.read_array(weights, "idf")),
+        doc_term_counts=bags.doc_term_counts(),
+        idf=weights.idf(),
         candidates=candidate_words(ctfidf, vocabulary, np.array(subset)), embed=encoder,
     )
 

@@ -3,11 +3,11 @@
 import json
 
 import pytest
+from conftest import newsgroups_slice_params
 
 from assets.cli import main
-from topic_pipeline.store import StageStore
-
-from conftest import newsgroups_slice_params
+from topic_pipeline.pipeline.stage_outputs import RepresentationsOutput
+from topic_pipeline.pipeline.store import StageStore
 
 
 @pytest.fixture
@@ -31,10 +31,10 @@ def test_run_then_query_in_each_format(small_run, capsys):
 
 def test_plots_are_written_beside_the_topics(small_run):
     folder = StageStore(small_run).current_dir("topic_representations")
-    html = (folder / "topic_words.html").read_text()
+    html = RepresentationsOutput(folder).topic_words_plot.read_text()
     assert "Top words per topic (c-TF-IDF)" in html and 'src="../../_static/plotly.min.js"' in html
     assert (folder / "../../_static/plotly.min.js").resolve().stat().st_size > 1_000_000
-    assert "Topic sizes" in (folder / "topic_sizes.html").read_text()
+    assert "Topic sizes" in RepresentationsOutput(folder).topic_sizes_plot.read_text()
 
 
 def test_selection_runs_only_the_selected_stages(small_run, capsys):

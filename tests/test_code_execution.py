@@ -11,16 +11,15 @@ import sys
 import dagster as dg
 import numpy as np
 import pytest
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS, newsgroups_slice_params
 from sklearn.decomposition import PCA
 
 from assets.stage_assets import build_stage_assets
 from resources import PipelineResource
 from topic_pipeline import TopicModel, register_estimator
 from topic_pipeline.errors import ParamsError, StoreError
-from topic_pipeline.fitted_models import FITTED_MODEL, load_fitted_model
 from topic_pipeline.params import load_params, parse_params
-
-from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS, newsgroups_slice_params
+from topic_pipeline.pipeline.fitted_models import FITTED_MODEL, load_fitted_model
 
 
 class _WritesMarker:

@@ -18,17 +18,17 @@ import duckdb
 import pandas as pd
 import pytest
 import yaml
+from conftest import newsgroups_slice_params
 
 from assets.cli import main
-from topic_pipeline import artifacts
+from topic_pipeline.errors import QueryError
 from topic_pipeline.params import parse_params
-from topic_pipeline.run_ledger import RUNS_DIR, RunLedger
-from topic_pipeline.runner import finish_step, materialize_stage, new_ledger
-from topic_pipeline.stages import STAGES
-from topic_pipeline.store import StageStore
-from topic_pipeline.warehouse import QueryError, database_path, query
-
-from conftest import newsgroups_slice_params
+from topic_pipeline.pipeline.ledger import RUNS_DIR, RunLedger
+from topic_pipeline.pipeline.runner import finish_step, materialize_stage, new_ledger
+from topic_pipeline.pipeline.stage_outputs import AssignmentsOutput, RepresentationsOutput
+from topic_pipeline.pipeline.stages import STAGES
+from topic_pipeline.pipeline.store import StageStore
+from topic_pipeline.pipeline.warehouse import database_path, query
 
 ROOT = Path(__file__).resolve().parents[1]
 VIEWS = ("documents", "document_topics", "topics", "topic_terms", "topic_hierarchy", "topics_over_time",
@@ -57,11 +57,11 @@ def assert_own_lineage(store: StageStore, ledger: RunLedger) -> dict[str, str]:
 def assert_views_show(store: StageStore, keys: dict[str, str]) -> None:
     """The views show exactly the run whose keys are given: pointers, topics and documents agree."""
     assert {stage: store.current(stage) for stage in STAGES} == keys
-    stored = artifacts.read_table(store.output_dir("topic_assignments", keys["topic_assignments"]), "topic_assignments")
+    stored = AssignmentsOutput(store.output_dir("topic_assignments", keys["topic_assignments"])).read()
     shown = query(store, "SELECT doc_id, topic_id FROM document_topics ORDER BY doc_id")
     expected = stored[["doc_id", "topic_id"]].sort_values("doc_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(shown, expected, check_dtype=False)
-    names = artifacts.read_table(store.output_dir("topic_representations", keys["topic_representations"]), "topics")
+    names = RepresentationsOutput(store.output_dir("topic_representations", keys["topic_representations"])).topics()
     assert sorted(query(store, "SELECT name FROM topics")["name"]) == sorted(names["name"])
 
 
@@ -217,7 +217,7 @@ def test_a_moved_store_reads_its_own_files(write_params, data_root, tmp_path, mo
 
 def test_a_failed_publication_moves_no_pointer(tmp_path, monkeypatch):
     """The DuckDB file is built before the pointers move: if that fails, pointers and file stay together."""
-    import topic_pipeline.warehouse as warehouse
+    import topic_pipeline.pipeline.warehouse as warehouse
 
     store = StageStore(tmp_path / "warehouse")
     params = parse_params(_params())

@@ -2,12 +2,11 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import NEWSGROUPS
 
-from topic_pipeline.corpus import hash_text, load_corpus, load_documents
 from topic_pipeline.errors import CorpusError
 from topic_pipeline.params import CorpusParams
-
-from conftest import NEWSGROUPS
+from topic_pipeline.pipeline.corpus import hash_text, load_corpus, load_documents
 
 
 def _write(tmp_path, name, rows):
@@ -89,13 +88,8 @@ def test_empty_unreadable_and_missing_sources(tmp_path):
         load_corpus(CorpusParams(source=str(tmp_path / "absent.csv")))
 
 
-def test_20newsgroups_loader_reads_scikit_learn_cache(monkeypatch):
-    from conftest import SHARED_DATA
-
-    cache = SHARED_DATA / "sklearn_data"
-    if not (cache / "20news-bydate_py3.pkz").exists():
-        pytest.skip("no offline copy of 20 Newsgroups")
-    frame = load_corpus(CorpusParams(data_home=str(cache), limit=3))
+def test_20newsgroups_loader_reads_scikit_learn_cache(sklearn_data_home):
+    frame = load_corpus(CorpusParams(data_home=str(sklearn_data_home), limit=3))
     reference = pd.read_parquet(NEWSGROUPS).head(3)
     assert frame["doc_id"].tolist() == reference["doc_id"].tolist()
     assert frame["text"].tolist() == reference["text"].tolist()

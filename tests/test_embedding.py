@@ -16,21 +16,21 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
-from topic_pipeline import embedding
-from topic_pipeline.embedding import (
+from topic_pipeline.errors import EmbeddingError
+from topic_pipeline.params import EmbeddingParams, parse_params
+from topic_pipeline.pipeline import embedding
+from topic_pipeline.pipeline.embedding import (
     embed_texts,
     load_precomputed,
     model_cache_key,
     model_identity,
     register_model,
 )
-from topic_pipeline.errors import EmbeddingError
-from topic_pipeline.params import EmbeddingParams, parse_params
-from topic_pipeline.runner import materialize_stage
-from topic_pipeline.store import StageStore, vectors_from_column
-
-from conftest import NEWSGROUPS
+from topic_pipeline.pipeline.runner import materialize_stage
+from topic_pipeline.pipeline.stage_outputs import EmbeddingsOutput
+from topic_pipeline.pipeline.store import StageStore, vectors_from_column
 
 
 def _embed(store, corpus, run_id):
@@ -48,9 +48,8 @@ def test_default_model_embeds_each_text_once(tmp_path):
     first = _embed(store, corpus, "r1")
     assert first.computed and first.metadata["newly_embedded"] == len(set(texts[:30]))
     assert first.metadata["dimensions"] == 384
-    vectors = pd.read_parquet(first.output_dir / "embeddings.parquet")
-    reference = np.load(NEWSGROUPS.with_name("20newsgroups_minilm.npy"), mmap_mode="r")[:30]
-    got = np.vstack(vectors["vector"].to_numpy())
+    reference = np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")[:30]
+    got = EmbeddingsOutput(first.output_dir).vectors()
     cosine = (got * reference).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(reference, axis=1)
     assert cosine.min() > 0.99  # the same model as the precomputed file (CPU float noise only)
 
@@ -59,9 +58,9 @@ def test_default_model_embeds_each_text_once(tmp_path):
     grown.to_parquet(corpus)
     second = _embed(store, corpus, "r2")
     assert second.computed and second.metadata["newly_embedded"] == len(set(texts[30:]) - set(texts[:30]))
-    table = pd.read_parquet(second.output_dir / "embeddings.parquet")
-    assert np.array_equal(table["vector"].iloc[40], table["vector"].iloc[3])
-    assert np.array_equal(np.vstack(table["vector"].iloc[:30].to_numpy()), got)
+    stored = EmbeddingsOutput(second.output_dir).vectors()
+    assert np.array_equal(stored[40], stored[3])
+    assert np.array_equal(stored[:30], got)
 
     # the same texts under new ids: every one is cached, and a fresh process neither imports torch nor loads the model
     grown.assign(doc_id=[f"again-{i}" for i in range(len(grown))]).iloc[::-1].to_parquet(corpus)
@@ -72,8 +71,8 @@ def test_default_model_embeds_each_text_once(tmp_path):
 _STAGE_SCRIPT = """
 import json, sys
 from topic_pipeline.params import parse_params
-from topic_pipeline.runner import materialize_stage
-from topic_pipeline.store import StageStore
+from topic_pipeline.pipeline.runner import materialize_stage
+from topic_pipeline.pipeline.store import StageStore
 params, store = parse_params({"corpus": {"source": sys.argv[1]}}), StageStore(sys.argv[2])
 materialize_stage("documents", params, store, run_id="fresh")
 outcome = materialize_stage("embeddings", params, store, run_id="fresh")
@@ -115,7 +114,7 @@ def test_precomputed_files_must_align(tmp_path):
 def test_vector_columns_round_trip():
     import pyarrow as pa
 
-    from topic_pipeline.store import vectors_to_column
+    from topic_pipeline.pipeline.store import vectors_to_column
 
     matrix = np.random.default_rng(0).random((5, 7), dtype=np.float32)
     assert np.array_equal(vectors_from_column(pa.chunked_array([vectors_to_column(matrix)])), matrix)
@@ -385,7 +384,7 @@ def test_fine_tuned_models_naming_the_same_base_model_never_read_each_others_vec
     second = _materialize(store, corpus, {"model": tuned_name})
     assert first.metadata["newly_embedded"] == second.metadata["newly_embedded"] == tuned.encoded == 20
     for outcome, model in ((first, base), (second, tuned)):
-        stored = np.vstack(pd.read_parquet(outcome.output_dir / "embeddings.parquet")["vector"].to_numpy())
+        stored = EmbeddingsOutput(outcome.output_dir).vectors()
         np.testing.assert_allclose(stored, model.encode(texts), rtol=1e-6)
 
 

@@ -28,13 +28,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS, SHARED_DATA
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
 ROOT = Path(__file__).resolve().parents[1]
-SKLEARN_DATA = SHARED_DATA / "sklearn_data"
-
-pytestmark = pytest.mark.skipif(not (NEWSGROUPS.exists() and NEWSGROUPS_EMBEDDINGS.exists()),
-                                reason="needs ../shared/data/20newsgroups.parquet and its embeddings")
 
 # On the first posts, HDBSCAN's eom selection keeps one split of a few big clusters until
 # min_cluster_size is tiny: 800 posts give the quick start 3 topics; 300 posts with
@@ -45,17 +41,16 @@ QUICKSTART_LIMIT = 800
 BEST_PRACTICES_ARGS = ["--limit", "300", "--new-docs", "20", "--min-cluster-size", "3"]
 
 
-def run_example(script: str, args: list[str]) -> subprocess.CompletedProcess:
-    env = os.environ | {"HF_HUB_OFFLINE": "1", "SCIKIT_LEARN_DATA": str(SKLEARN_DATA)}
+def run_example(script: str, args: list[str], sklearn_data: Path | None = None) -> subprocess.CompletedProcess:
+    env = os.environ | {"HF_HUB_OFFLINE": "1"} | ({"SCIKIT_LEARN_DATA": str(sklearn_data)} if sklearn_data else {})
     return subprocess.run([sys.executable, str(ROOT / "examples" / script), *args], check=False, cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=600)
 
 
-def _quickstart(out: Path, *extra: str) -> tuple[str, dict]:
-    """The quick start on the first 800 posts, read with fetch_20newsgroups when the offline copy is there."""
-    corpus = [] if (SKLEARN_DATA / "20news-bydate_py3.pkz").exists() else ["--corpus", str(NEWSGROUPS)]
-    result = run_example("quickstart.py", ["--limit", str(QUICKSTART_LIMIT), *corpus,
-                                           "--embeddings", str(NEWSGROUPS_EMBEDDINGS), "--out", str(out), *extra])
+def _quickstart(out: Path, sklearn_data: Path, *extra: str) -> tuple[str, dict]:
+    """The quick start on the first 800 posts, read with fetch_20newsgroups from ``sklearn_data``."""
+    result = run_example("quickstart.py", ["--limit", str(QUICKSTART_LIMIT), "--embeddings", str(NEWSGROUPS_EMBEDDINGS),
+                                           "--out", str(out), *extra], sklearn_data)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout, json.loads((out / "report.json").read_text())
 
@@ -68,15 +63,15 @@ def _best_practices(out: Path, *extra: str) -> tuple[str, dict, Path]:
 
 
 @pytest.fixture(scope="module")
-def quickstart(tmp_path_factory):
-    return _quickstart(tmp_path_factory.mktemp("quickstart"))
+def quickstart(tmp_path_factory, sklearn_data_home):
+    return _quickstart(tmp_path_factory.mktemp("quickstart"), sklearn_data_home)
 
 
 @pytest.fixture(scope="module")
-def quickstart_bertopic(tmp_path_factory):
+def quickstart_bertopic(tmp_path_factory, sklearn_data_home):
     """The same script run by BERTopic itself (its default UMAP seeded as ours is)."""
     pytest.importorskip("bertopic")
-    return _quickstart(tmp_path_factory.mktemp("quickstart_bertopic"), "--bertopic")[1]
+    return _quickstart(tmp_path_factory.mktemp("quickstart_bertopic"), sklearn_data_home, "--bertopic")[1]
 
 
 @pytest.fixture(scope="module")
@@ -229,7 +224,7 @@ def test_best_practices_loaded_transform_differs_from_bertopic_on_purpose(best_p
     from safetensors.numpy import load_file
     from sklearn.metrics.pairwise import cosine_similarity
 
-    from topic_pipeline.embedding import load_sentence_model
+    from topic_pipeline.pipeline.embedding import load_sentence_model
 
     _, report, out = best_practices
     theirs, their_out = best_practices_bertopic

@@ -14,12 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
-from tests.conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
-from topic_pipeline.clustering import fit_clusterer
-from topic_pipeline.ctfidf import ctfidf_transform, fit_idf
-from topic_pipeline.errors import ParamsError, StageInputError
-from topic_pipeline.guided import (
+from topic_pipeline.core.clustering import fit_clusterer
+from topic_pipeline.core.ctfidf import ctfidf_transform, fit_idf
+from topic_pipeline.core.guided import (
     ZeroShotMatch,
     combine_zeroshot_topics,
     guide_embeddings,
@@ -28,11 +27,11 @@ from topic_pipeline.guided import (
     zeroshot_match,
     zeroshot_probabilities,
 )
+from topic_pipeline.core.reduction import fit_reducer
+from topic_pipeline.core.topic_ids import renumber_by_frequency, topic_embeddings
+from topic_pipeline.core.vectorize import vectorize_topics
+from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.params import ClusteringParams, CtfidfParams, ReductionParams, VectorizerParams
-from topic_pipeline.reduction import fit_reducer
-from topic_pipeline.topic_reduction import renumber_by_frequency
-from topic_pipeline.topics import topic_embeddings
-from topic_pipeline.vectorize import vectorize_topics
 
 N_DOCUMENTS = 1000
 MIN_TOPIC_SIZE = 10
@@ -52,7 +51,7 @@ def corpus() -> tuple[list[str], np.ndarray]:
 
 @pytest.fixture(scope="module")
 def sentence_model():
-    from topic_pipeline.embedding import load_sentence_model
+    from topic_pipeline.pipeline.embedding import load_sentence_model
 
     return load_sentence_model("all-MiniLM-L6-v2")
 

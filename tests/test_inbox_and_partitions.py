@@ -12,15 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS, newsgroups_slice_params
 
 from assets.definitions import build_definitions
 from assets.sensors import RANGE_END_TAG, RANGE_START_TAG
-from topic_pipeline.embedding import model_cache_key
-from topic_pipeline.params import EmbeddingParams, load_params
-from topic_pipeline.store import StageStore
-from topic_pipeline.warehouse import query
-
-from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS, newsgroups_slice_params
+from topic_pipeline.params import EmbeddingParams
+from topic_pipeline.pipeline.embedding import model_cache_key
+from topic_pipeline.pipeline.stage_outputs import EmbeddingsOutput
+from topic_pipeline.pipeline.store import StageStore
+from topic_pipeline.pipeline.warehouse import query
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,7 +42,8 @@ def _run(defs, instance, request=None):
 
 def _tick(defs, instance, cursor):
     sensor = defs.get_sensor_def("inbox_sensor")
-    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
+    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                            resources={"pipeline": defs.resources["pipeline"]}))
     return result.run_requests, result.cursor
 
 
@@ -64,7 +65,7 @@ def inbox_setup(tmp_path, write_params, data_root):
 
 def test_inbox_file_is_embedded_once_and_flows_to_every_view(inbox_setup):
     posts, inbox, root = inbox_setup
-    defs, instance = build_definitions(load_params()), dg.DagsterInstance.ephemeral()
+    defs, instance = build_definitions(), dg.DagsterInstance.ephemeral()
     assert _run(defs, instance).success
     requests, cursor = _tick(defs, instance, None)
     assert requests == []
@@ -106,7 +107,7 @@ def test_inbox_file_is_embedded_once_and_flows_to_every_view(inbox_setup):
 
 def test_bad_inbox_file_fails_its_own_run_only(inbox_setup):
     posts, inbox, root = inbox_setup
-    defs, instance = build_definitions(load_params()), dg.DagsterInstance.ephemeral()
+    defs, instance = build_definitions(), dg.DagsterInstance.ephemeral()
     assert _run(defs, instance).success
     store = StageStore(root)
     before = {stage: store.current(stage) for stage in ("documents", "embeddings", "topic_assignments")}
@@ -163,7 +164,7 @@ def test_weekly_backfill_from_the_command_line_then_one_week(tmp_path):
     assert per_week == query(store, "SELECT count(*) AS n FROM documents WHERE timestamp IS NOT NULL")["n"].iloc[0]
     # a week's embeddings are the precomputed rows of its own posts
     week = store.current_dir("embeddings", "1993-04-18")
-    table = pd.read_parquet(week / "embeddings.parquet")
+    table = EmbeddingsOutput(week).read()
     position = {doc_id: row for row, doc_id in enumerate(pd.read_parquet(NEWSGROUPS, columns=["doc_id"])["doc_id"])}
     reference = np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")
     assert len(table) > 10
@@ -187,7 +188,7 @@ def test_sensor_requests_the_weeks_a_file_touches_and_schedule_the_latest(tmp_pa
     params["corpus"]["inbox"] = str(inbox)
     params["embedding"]["precomputed"] = str(newsgroups_vectors_parquet)
     write_params(params)
-    defs, instance = build_definitions(load_params()), dg.DagsterInstance.ephemeral()
+    defs, instance = build_definitions(), dg.DagsterInstance.ephemeral()
     posts = _distinct_posts()
     posts.loc[(posts["timestamp"] >= "1993-04-05") & (posts["timestamp"] < "1993-04-20")].head(20).to_parquet(
         inbox / "april.parquet")

@@ -3,12 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
 from benchmarks.parity import topic_id_mapping
 from topic_pipeline import TopicModel
-from topic_pipeline.model import NotFittedError
-
-from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
+from topic_pipeline.errors import NotFittedError
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +50,14 @@ def test_hierarchy_tree_and_topics_over_time(fitted_slice, fitted_model):
     hier = model.hierarchical_topics(texts)
     reference = theirs.model.hierarchical_topics(texts)
     assert {frozenset(to_theirs[t] for t in row) for row in hier["Topics"]} == {frozenset(row) for row in reference["Topics"]}
+    # get_topic_tree is BERTopic's text of a hierarchical_topics table (it used to be our own layout):
+    # on BERTopic's table, with and without its arguments, the text is BERTopic's own, character for character
+    distances = sorted(reference["Distance"])
+    for arguments in ({}, {"tight_layout": True}, {"max_distance": distances[len(distances) // 2]}):
+        assert model.get_topic_tree(reference, **arguments) == theirs.model.get_topic_tree(reference, **arguments)
     tree = model.get_topic_tree(hier)
-    assert tree.splitlines()[0].startswith("■ ") and tree.count("── Topic:") == len(set(model.topics_) - {-1})
+    assert tree.startswith(".\n") and tree.count("── Topic:") == len(set(model.topics_) - {-1})
+    assert model.get_topic_tree(hier, max_distance=0).count("── Topic:") == 0
 
     stamps = pd.read_parquet(NEWSGROUPS, columns=["timestamp"])["timestamp"].iloc[: len(texts)]
     dated = stamps.notna().to_numpy()

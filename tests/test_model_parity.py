@@ -32,8 +32,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.metrics.pairwise import cosine_similarity
 
 from topic_pipeline import KeyBERTInspired, MaximalMarginalRelevance, TopicModel
-from topic_pipeline.errors import ParamsError, StageInputError
-from topic_pipeline.model import NotFittedError
+from topic_pipeline.errors import NotFittedError, ParamsError, StageInputError
 
 pytest.importorskip("bertopic")
 
@@ -140,7 +139,7 @@ def offline_hub():
 
 @pytest.fixture(scope="module")
 def sentence_model():
-    from topic_pipeline.embedding import load_sentence_model
+    from topic_pipeline.pipeline.embedding import load_sentence_model
 
     return load_sentence_model("all-MiniLM-L6-v2")
 

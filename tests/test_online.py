@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from topic_pipeline.core.online import map_clusters, update_online
 from topic_pipeline.errors import StageInputError
-from topic_pipeline.online import map_clusters, update_online
 from topic_pipeline.params import VectorizerParams
 
 WORDS = VectorizerParams()
@@ -42,10 +42,10 @@ def test_bad_batches_are_refused():
 def test_topic_model_partial_fit_online_with_incremental_models():
     """BERTopic's online recipe: IncrementalPCA + MiniBatchKMeans + OnlineCountVectorizer(decay), batch by batch."""
     import pandas as pd
+    from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.decomposition import IncrementalPCA
 
-    from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
     from topic_pipeline import OnlineCountVectorizer, TopicModel
 
     texts = pd.read_parquet(NEWSGROUPS, columns=["text"])["text"].iloc[:900].tolist()

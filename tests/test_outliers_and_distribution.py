@@ -15,19 +15,19 @@ import pandas as pd
 import pytest
 from conftest import NEWSGROUPS_EMBEDDINGS
 
-from topic_pipeline import artifacts
-from topic_pipeline.distribution import approximate_distribution, token_windows
-from topic_pipeline.errors import ParamsError, StageInputError
-from topic_pipeline.outliers import (
+from topic_pipeline.core.distribution import approximate_distribution, token_windows
+from topic_pipeline.core.outliers import (
     OUTLIER_STRATEGIES,
     outlier_ctfidf,
     outlier_distributions,
     reduce_outliers,
 )
+from topic_pipeline.core.soft_clustering import map_memberships, membership_matrix, membership_of_new
+from topic_pipeline.core.topic_ids import topic_embeddings
+from topic_pipeline.core.vectorize import make_vectorizer
+from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.params import CtfidfParams, VectorizerParams
-from topic_pipeline.soft_clustering import map_memberships, membership_matrix, membership_of_new
-from topic_pipeline.topics import topic_embeddings
-from topic_pipeline.vectorize import make_vectorizer
+from topic_pipeline.pipeline.stage_outputs import AssignmentsOutput, CtfidfOutput, VectorizedBagsOutput
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +41,10 @@ def fit(fitted_slice):
     # equal-sized topics may be numbered in another order than BERTopic's
     ours_to_theirs = topic_id_mapping(ours, theirs)
     store = ours.model
-    bags, weights = store.current_dir("vectorized_bags"), store.current_dir("ctfidf")
-    vocabulary = artifacts.read_table(bags, "vocabulary")["term"].to_numpy()
-    topic_ids = np.asarray(artifacts.read_array(bags, "topic_ids"))
-    assignments = artifacts.read_table(store.current_dir("topic_assignments"), "topic_assignments")
+    bags, weights = VectorizedBagsOutput(store.current_dir("vectorized_bags")), CtfidfOutput(store.current_dir("ctfidf"))
+    vocabulary = bags.vocabulary()
+    topic_ids = bags.topic_ids()
+    assignments = AssignmentsOutput(store.current_dir("topic_assignments")).read()
     embeddings = np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")[:2000].copy()
     model = copy.deepcopy(theirs.model)
     return SimpleNamespace(
@@ -52,8 +52,8 @@ def fit(fitted_slice):
         topics=ours.topics,
         their_topics=[int(t) for t in theirs.topics],
         vectorizer=make_vectorizer(VectorizerParams()).set_params(vocabulary=vocabulary),
-        idf=np.asarray(artifacts.read_array(weights, "idf")),
-        topic_ctfidf=artifacts.read_sparse(weights, "ctfidf")[topic_ids != -1],
+        idf=weights.idf(),
+        topic_ctfidf=weights.weights()[topic_ids != -1],
         n_topics=int((topic_ids != -1).sum()),
         columns=np.array([ours_to_theirs[t] for t in topic_ids if t != -1]),  # BERTopic's column of each of ours
         as_theirs=np.vectorize(ours_to_theirs.__getitem__, otypes=[np.int64]),
@@ -134,7 +134,7 @@ def test_tokens_no_window_covers_get_zeros_where_bertopic_fails(fit):
 def test_distribution_with_embedding_model_equals_bertopic(fit):
     from bertopic.backend._utils import select_backend
 
-    from topic_pipeline.embedding import load_sentence_model
+    from topic_pipeline.pipeline.embedding import load_sentence_model
 
     sentence_model = load_sentence_model("all-MiniLM-L6-v2")
     documents = ["The goalie stopped every shot in the playoff game", "my hard drive will not boot after the upgrade"]

@@ -7,9 +7,9 @@ from assets.definitions import build_definitions, defs
 from assets.stage_assets import build_stage_assets
 from resources import PipelineResource
 from topic_pipeline.params import load_params
-from topic_pipeline.stages import STAGES
-from topic_pipeline.store import StageStore
-from topic_pipeline.warehouse import query
+from topic_pipeline.pipeline.stages import STAGES
+from topic_pipeline.pipeline.store import StageStore
+from topic_pipeline.pipeline.warehouse import query
 
 ALL = set(STAGES)
 MODEL_INPUTS = {"documents", "embeddings", "reduced_embeddings"}
@@ -86,11 +86,11 @@ def test_automation_requests_only_the_changed_asset_and_downstream(write_params,
     instance = dg.DagsterInstance.ephemeral()
     write_params(newsgroups_slice_params(300))
     materialize(instance)
-    unchanged = dg.evaluate_automation_conditions(defs=build_definitions(load_params()), instance=instance)
+    unchanged = dg.evaluate_automation_conditions(defs=build_definitions(), instance=instance)
     assert unchanged.total_requested == 0
 
     write_params(newsgroups_slice_params(300, clustering={"min_cluster_size": 12}))
-    reloaded = build_definitions(load_params())  # what a code-location reload does
+    reloaded = build_definitions()  # what a code-location reload does
     # the automation sensor compares code versions with its previous tick, kept in its cursor
     result = dg.evaluate_automation_conditions(defs=reloaded, instance=instance, cursor=unchanged.cursor)
     requested = {key for key in STAGES if result.get_num_requested(dg.AssetKey(key))}

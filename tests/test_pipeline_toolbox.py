@@ -12,11 +12,10 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
 from benchmarks.parity import fit_ours
-from topic_pipeline.warehouse import query
-
-from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
+from topic_pipeline.pipeline.warehouse import query
 
 
 def _runs(root, run_id="parity"):
@@ -32,12 +31,12 @@ def reduced_store(fitted_slice, tmp_path_factory):
     shutil.copytree(ours.model.root, root)
     for path in (root / "_stage_runs").glob("*.json"):
         path.unlink()
-    reduced = fit_ours(NEWSGROUPS_EMBEDDINGS, 2000, root, clustering={"min_cluster_size": 5},
+    reduced = fit_ours(NEWSGROUPS_EMBEDDINGS, 2000, root, corpus_path=NEWSGROUPS, clustering={"min_cluster_size": 5},
                        topics={"nr_topics": 30})
     runs_reduced = _runs(root)
     for path in (root / "_stage_runs").glob("*.json"):
         path.unlink()
-    reassigned = fit_ours(NEWSGROUPS_EMBEDDINGS, 2000, root, clustering={"min_cluster_size": 5},
+    reassigned = fit_ours(NEWSGROUPS_EMBEDDINGS, 2000, root, corpus_path=NEWSGROUPS, clustering={"min_cluster_size": 5},
                           topics={"nr_topics": 30, "outliers": {"strategy": "c-tf-idf", "threshold": 0.1}})
     return reduced, runs_reduced, reassigned, _runs(root)
 
@@ -74,7 +73,7 @@ def test_outliers_param_matches_bertopic_reduce_outliers(fitted_slice, reduced_s
 def test_aspects_param_lands_in_duckdb(tmp_path):
     """An MMR aspect beside the main words: rows in topic_terms with aspect 'MMR', words from the main candidates."""
     root = tmp_path / "store"
-    fitted = fit_ours(NEWSGROUPS_EMBEDDINGS, 800, root, clustering={"min_cluster_size": 40},
+    fitted = fit_ours(NEWSGROUPS_EMBEDDINGS, 800, root, corpus_path=NEWSGROUPS, clustering={"min_cluster_size": 40},
                       representation={"aspects": {"MMR": {"type": "MaximalMarginalRelevance", "diversity": 0.3,
                                                           "top_n_words": 5}}})
     terms = query(fitted.model, "SELECT topic_id, aspect, rank, term, weight FROM topic_terms "

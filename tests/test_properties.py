@@ -37,21 +37,17 @@ import scipy.sparse as sp
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from topic_pipeline.clustering import fit_clusterer, is_hdbscan
-from topic_pipeline.corpus import LoadedDocuments, load_documents
-from topic_pipeline.ctfidf import ctfidf_transform
+from topic_pipeline.core.clustering import fit_clusterer, is_hdbscan
+from topic_pipeline.core.ctfidf import ctfidf_weights
+from topic_pipeline.core.hierarchy import build_hierarchy, topic_tree
+from topic_pipeline.core.over_time import bin_timestamps, topics_per_group
+from topic_pipeline.core.reduction import fit_reducer
+from topic_pipeline.core.soft_clustering import cluster_memberships
+from topic_pipeline.core.topic_ids import renumber_by_frequency, topic_sizes
+from topic_pipeline.core.topic_words import representative_documents, topic_name
+from topic_pipeline.core.vectorize import make_vectorizer, vectorize_topics
 from topic_pipeline.errors import ParamsError, StageInputError, TopicPipelineError
-from topic_pipeline.fitted_topics import (
-    describe_topics,
-    main_words_and_aspects,
-    reassign_outliers,
-    reduce_topic_ids,
-    seeded_idf,
-)
-from topic_pipeline.hierarchy import build_hierarchy, topic_tree
-from topic_pipeline.over_time import bin_timestamps, topics_per_group
 from topic_pipeline.params import (
-    parse_params,
     ClusteringParams,
     CorpusParams,
     CtfidfParams,
@@ -62,14 +58,16 @@ from topic_pipeline.params import (
     RepresentationParams,
     TopicsParams,
     VectorizerParams,
+    parse_params,
 )
-from topic_pipeline.reduction import fit_reducer
-from topic_pipeline.representation import representative_documents, topic_name
-from topic_pipeline.soft_clustering import cluster_memberships
-from topic_pipeline.stages.model import document_labels
-from topic_pipeline.topic_reduction import renumber_by_frequency
-from topic_pipeline.topics import topic_sizes
-from topic_pipeline.vectorize import make_vectorizer, vectorize_topics
+from topic_pipeline.pipeline.corpus import LoadedDocuments, load_documents
+from topic_pipeline.pipeline.stages.modeling import document_labels
+from topic_pipeline.representation.describe import (
+    describe_topics,
+    main_words_and_aspects,
+    reassign_outliers,
+    reduce_topic_ids,
+)
 
 # degenerate inputs (one document, duplicate points) make scikit-learn warn; that is expected here
 pytestmark = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),
@@ -258,13 +256,13 @@ def fake_embeddings(texts: list[str]) -> np.ndarray:
 
 
 class _DocumentsContext:
-    """What ``stages.model.document_labels`` reads from a step context: the documents table."""
+    """What ``stages.modeling.document_labels`` reads from a step context: the documents table."""
 
     def __init__(self, documents: pd.DataFrame) -> None:
-        self.documents = documents
+        self.table = documents
 
-    def read_table(self, stage: str, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-        return self.documents if columns is None else self.documents.loc[:, columns]
+    def documents(self, columns: list[str] | None = None) -> pd.DataFrame:
+        return self.table if columns is None else self.table.loc[:, columns]
 
 
 # --- params --------------------------------------------------------------------------------------
@@ -370,7 +368,7 @@ def run_model_stages(docs: pd.DataFrame, p: ModelParams) -> None:
         mapping = {c: remap.mapping.get(t, t) for c, t in mapping.items()}
         topics = remap.topics
     if membership is not None:
-        from topic_pipeline.soft_clustering import map_memberships
+        from topic_pipeline.core.soft_clustering import map_memberships
 
         membership = map_memberships(membership, mapping)
     if settings_.outliers is not None and (topics == -1).any():
@@ -383,8 +381,7 @@ def run_model_stages(docs: pd.DataFrame, p: ModelParams) -> None:
     event("reached vectorized_bags")
     bags = vectorize_topics(texts, topics, p.vectorizer)
     assert bags.doc_term_counts.shape == (len(docs), len(bags.vocabulary))
-    idf = seeded_idf(bags.topic_term_counts, bags.vocabulary, p.ctfidf, None)
-    weights = ctfidf_transform(bags.topic_term_counts, idf, reduce_frequent_words=p.ctfidf.reduce_frequent_words)
+    idf, weights = ctfidf_weights(bags.topic_term_counts, bags.vocabulary, p.ctfidf)
     assert weights.shape == bags.topic_term_counts.shape and np.isfinite(weights.data).all()
 
     # topic_representations
@@ -495,7 +492,7 @@ topic_arrays = st.lists(st.integers(-1, 5), min_size=0, max_size=25).map(lambda 
     st.lists(st.one_of(st.integers(0, 3), st.lists(st.integers(0, 3), max_size=2), st.booleans(), st.text(max_size=2)),
              max_size=3)))
 def test_merging_random_topic_groups_renumbers_or_raises_a_stage_input_error(topics, groups):
-    from topic_pipeline.topic_reduction import merge_topic_ids
+    from topic_pipeline.core.topic_reduction import merge_topic_ids
 
     try:
         remap = merge_topic_ids(topics, groups)
@@ -511,7 +508,7 @@ def test_merging_random_topic_groups_renumbers_or_raises_a_stage_input_error(top
        rows=st.integers(0, 25), columns=st.integers(0, 7), threshold=st.sampled_from([0.0, 0.3, 2.0]),
        seed=st.integers(0, 2**16))
 def test_reducing_outliers_with_random_matrices_moves_only_outliers(topics, strategy, rows, columns, threshold, seed):
-    from topic_pipeline.outliers import reduce_outliers
+    from topic_pipeline.core.outliers import reduce_outliers
 
     rng = np.random.default_rng(seed)
     document_rows = rng.random((rows, 4)) * (rng.random((rows, 1)) > 0.3)

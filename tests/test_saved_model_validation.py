@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 from safetensors.numpy import load_file, save_file
 
-from tests.conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 from topic_pipeline import TopicModel
-from topic_pipeline import serialization
-from topic_pipeline.errors import StoreError, TopicPipelineError
-from topic_pipeline.serialization import SavedModelError
+from topic_pipeline.errors import SavedModelError, StoreError, TopicPipelineError
+from topic_pipeline.model import serialization
 
 TOPICS, CONFIG = "topics.json", "config.json"
 EMBEDDINGS, CTFIDF, CTFIDF_CONFIG = "topic_embeddings.safetensors", "ctfidf.safetensors", "ctfidf_config.json"

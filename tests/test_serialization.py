@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
-from tests.conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 from topic_pipeline.errors import ParamsError, StageInputError, StoreError
-from topic_pipeline.model_merging import merge_saved_models
-from topic_pipeline.serialization import SavedTopicModel, load_model, save_model
+from topic_pipeline.model.merging import merge_saved_models
+from topic_pipeline.model.serialization import SavedTopicModel, load_model, save_model
 
 pytest.importorskip("bertopic")
 
@@ -70,7 +70,7 @@ def offline_hub():
 
 @pytest.fixture(scope="module")
 def sentence_model():
-    from topic_pipeline.embedding import load_sentence_model
+    from topic_pipeline.pipeline.embedding import load_sentence_model
 
     return load_sentence_model("all-MiniLM-L6-v2")
 

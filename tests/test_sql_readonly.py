@@ -13,12 +13,13 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from conftest import newsgroups_slice_params
 
 from assets.cli import main
-from topic_pipeline.store import StageStore
-from topic_pipeline.warehouse import QueryError, database_path, query
-
-from conftest import newsgroups_slice_params
+from topic_pipeline.errors import QueryError
+from topic_pipeline.pipeline.stage_outputs import RepresentationsOutput
+from topic_pipeline.pipeline.store import StageStore
+from topic_pipeline.pipeline.warehouse import database_path, query
 
 VIEWS = ("documents", "document_topics", "topics", "topic_terms", "topic_hierarchy", "topics_over_time",
          "topics_per_class", "document_links", "stage_runs", "stage_versions")
@@ -49,7 +50,7 @@ def _site_packages() -> Path:
 
 def _attacks(store: StageStore, outside: Path) -> list[tuple[str, str]]:
     """(why, sql) pairs; {out} paths lie outside the store, {parquet} is a stored output."""
-    parquet = next(store.root.glob("topic_representations/*/topics.parquet"))
+    parquet = RepresentationsOutput(store.current_dir("topic_representations")).topics_file
     pth = _site_packages() / "zz_topic_pipeline_attack.pth"
     existing = outside / "existing.duckdb"
     return [

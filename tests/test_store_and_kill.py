@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from topic_pipeline.run_ledger import RUNS_DIR
-from topic_pipeline.store import StageStore
-from topic_pipeline.store_gc import apply_gc, plan_gc
-
 from conftest import newsgroups_slice_params
+
+from topic_pipeline.pipeline.gc import apply_gc, plan_gc
+from topic_pipeline.pipeline.ledger import RUNS_DIR
+from topic_pipeline.pipeline.store import StageStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

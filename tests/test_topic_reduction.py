@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from topic_pipeline.errors import StageInputError
-from topic_pipeline.topic_reduction import (
+from topic_pipeline.core.topic_ids import renumber_by_frequency
+from topic_pipeline.core.topic_reduction import (
     TopicRemap,
     merge_topic_ids,
     merged_topic_embeddings,
     reduce_automatically,
     reduce_to_n_topics,
-    renumber_by_frequency,
 )
+from topic_pipeline.errors import StageInputError
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +101,9 @@ def test_merge_topic_ids_matches_bertopic(fitted_slice, before, topics_to_merge)
 
 def test_mean_document_embeddings_give_the_same_reduction(fitted_slice, before):
     """Our own topic embeddings (means of document embeddings, float32) reduce like BERTopic's."""
-    from tests.conftest import NEWSGROUPS_EMBEDDINGS
-    from topic_pipeline.topics import topic_embeddings
+    from conftest import NEWSGROUPS_EMBEDDINGS
+
+    from topic_pipeline.core.topic_ids import topic_embeddings
 
     topics = before[0]
     embeddings = np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")[: len(topics)].copy()

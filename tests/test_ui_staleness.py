@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from dagster_graphql import DagsterGraphQLClient
-
 from conftest import newsgroups_slice_params
+from dagster_graphql import DagsterGraphQLClient
 
 ROOT = Path(__file__).resolve().parents[1]
 STALENESS = """

@@ -3,17 +3,15 @@
 import dagster as dg
 import numpy as np
 import pandas as pd
+from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
 from assets.definitions import build_definitions
-from topic_pipeline import artifacts
-from topic_pipeline.params import load_params
-from topic_pipeline.store import StageStore
-
-from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
+from topic_pipeline.pipeline.stage_outputs import AssignmentsOutput, ReducedEmbeddingsOutput
+from topic_pipeline.pipeline.store import StageStore
 
 
 def _materialize(instance):
-    defs = build_definitions(load_params())
+    defs = build_definitions()
     result = dg.materialize(list(defs.assets), resources=defs.resources, instance=instance)
     assert result.success
     return {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
@@ -36,7 +34,7 @@ def test_assign_mode_keeps_the_fit_and_topic_ids_until_refit_every(tmp_path, wri
     instance = dg.DagsterInstance.ephemeral()
     first = _materialize(instance)
     store = StageStore(data_root)
-    before = artifacts.read_table(store.current_dir("topic_assignments"), "topic_assignments").set_index("doc_id")
+    before = AssignmentsOutput(store.current_dir("topic_assignments")).read().set_index("doc_id")
     fit = first["reduced_embeddings"]["fit_key"].value
     assert first["clusters"]["fitted_documents"].value == 400
 
@@ -44,11 +42,11 @@ def test_assign_mode_keeps_the_fit_and_topic_ids_until_refit_every(tmp_path, wri
     second = _materialize(instance)
     assert second["reduced_embeddings"]["computed"].value and second["reduced_embeddings"]["fit_key"].value == fit
     assert second["clusters"]["fitted_documents"].value == 400
-    after = artifacts.read_table(store.current_dir("topic_assignments"), "topic_assignments").set_index("doc_id")
+    after = AssignmentsOutput(store.current_dir("topic_assignments")).read().set_index("doc_id")
     assert len(after) == 500
     assert after.loc[before.index, "topic_id"].tolist() == before["topic_id"].tolist()  # ids stable
     assert set(after.loc[posts["doc_id"].iloc[400:500], "topic_id"]) - {-1}  # new posts joined topics
-    assert (store.current_dir("reduced_embeddings") / "fitted_model.joblib").exists()
+    assert ReducedEmbeddingsOutput(store.current_dir("reduced_embeddings")).fitted_model_file() is not None
 
     posts.iloc[500:560].to_parquet(inbox / "batch2.parquet")  # 160 since the fit >= 150: refit
     third = _materialize(instance)

@@ -5,21 +5,23 @@ importing one stage module does not pull in the whole facade.
 """
 
 from topic_pipeline.errors import TopicPipelineError
-from topic_pipeline.trust import register_estimator
+from topic_pipeline.params.trust import register_estimator
 
 __all__ = ["BaseCluster", "BaseDimensionalityReduction", "ClassTfidfTransformer", "KeyBERTInspired",
            "MaximalMarginalRelevance", "OnlineCountVectorizer", "PartOfSpeech", "TopicModel",
-           "TopicPipelineError", "register_estimator"]
+           "RepresentationModel", "TopicPipelineError", "register_estimator", "register_representation"]
 
 _LAZY = {
-    "TopicModel": "topic_pipeline.model",
-    "KeyBERTInspired": "topic_pipeline.aspects",
-    "MaximalMarginalRelevance": "topic_pipeline.aspects",
-    "PartOfSpeech": "topic_pipeline.aspects",
-    "BaseCluster": "topic_pipeline.placeholders",
-    "BaseDimensionalityReduction": "topic_pipeline.placeholders",
-    "ClassTfidfTransformer": "topic_pipeline.placeholders",
-    "OnlineCountVectorizer": "topic_pipeline.placeholders",
+    "TopicModel": "topic_pipeline.model.topic_model",
+    "KeyBERTInspired": "topic_pipeline.params.representation",
+    "MaximalMarginalRelevance": "topic_pipeline.params.representation",
+    "PartOfSpeech": "topic_pipeline.params.representation",
+    "register_representation": "topic_pipeline.params.representation",
+    "RepresentationModel": "topic_pipeline.representation.base",
+    "BaseCluster": "topic_pipeline.model.placeholders",
+    "BaseDimensionalityReduction": "topic_pipeline.model.placeholders",
+    "ClassTfidfTransformer": "topic_pipeline.model.placeholders",
+    "OnlineCountVectorizer": "topic_pipeline.model.placeholders",
 }
 
 

@@ -31,3 +31,22 @@ class StageInputError(TopicPipelineError, ValueError):
 
 class StoreError(TopicPipelineError, OSError):
     """The stage store is missing an output or cannot be written."""
+
+
+class NotFittedError(TopicPipelineError, ValueError, AttributeError):
+    """A method or fitted attribute that needs a fitted model was used before ``fit``.
+
+    An ``AttributeError`` too, so ``hasattr(model, "topics_")`` is False before ``fit``.
+    """
+
+
+class SavedModelError(StoreError, ValueError):
+    """A file of a saved model folder is missing, too large, or holds a value that does not fit.
+
+    A StoreError like every other damaged-store case (so existing handlers keep working) and a
+    ValueError because the content, not the disk, is at fault.
+    """
+
+
+class QueryError(TopicPipelineError, ValueError):
+    """A SQL query failed or the warehouse does not exist yet."""

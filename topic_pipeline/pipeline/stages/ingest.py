@@ -1,0 +1,176 @@
+"""Steps that bring documents in: ``documents`` (corpus + inbox) and ``embeddings`` (cached per text)."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from topic_pipeline.errors import EmbeddingError
+from topic_pipeline.pipeline import outputs
+from topic_pipeline.pipeline.corpus import LoadedDocuments, load_documents, source_signature
+from topic_pipeline.pipeline.embedding import (
+    check_embeddings,
+    embed_texts,
+    load_precomputed,
+    load_sentence_model,
+    model_cache_key,
+    model_identity,
+    precomputed_digest,
+)
+from topic_pipeline.pipeline.stage_outputs import DocumentsOutput, EmbeddingsOutput
+from topic_pipeline.pipeline.stages.base import PrepareContext, StepContext, TimeWindow
+
+_LOADED: dict[tuple, LoadedDocuments] = {}
+
+
+def _load_documents_once(ctx: PrepareContext) -> LoadedDocuments:
+    """Read corpus and inbox once per process and file state (a backfill visits many windows)."""
+    memo_key = (ctx.params.corpus, source_signature(ctx.params.corpus), ctx.inbox_file)
+    if memo_key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[memo_key] = load_documents(ctx.params.corpus, required_file=Path(ctx.inbox_file) if ctx.inbox_file else None)
+    return _LOADED[memo_key]
+
+
+def prepare_documents(ctx: PrepareContext) -> tuple[str, LoadedDocuments]:
+    loaded = _load_documents_once(ctx)
+    if ctx.window is not None:
+        loaded = LoadedDocuments(_in_window(loaded.documents, ctx.window), _in_window(loaded.links, ctx.window),
+                                 loaded.skipped_files, loaded.corpus_size)
+    digest = hashlib.blake2b(digest_size=16)
+    for frame in (loaded.documents, loaded.links):
+        digest.update(pd.util.hash_pandas_object(frame.drop(columns=["ingested_at"]), index=False).to_numpy().tobytes())
+    return digest.hexdigest(), loaded
+
+
+def _in_window(frame: pd.DataFrame, window: TimeWindow) -> pd.DataFrame:
+    """Rows whose timestamp (or, without one, ingest time) falls in the window."""
+    when = frame["timestamp"].fillna(frame["ingested_at"])
+    return frame.loc[(when >= window.start) & (when < window.end)].reset_index(drop=True)
+
+
+def compute_documents(ctx: StepContext) -> dict[str, Any]:
+    loaded: LoadedDocuments = ctx.prepared
+    frame = loaded.documents
+    for path, problem in loaded.skipped_files.items():
+        ctx.log.warning("Skipped inbox file %s: %s", path, problem)
+    DocumentsOutput(ctx.out).write(frame, loaded.links)
+    return {
+        "rows": len(frame),
+        "corpus_rows": loaded.corpus_size,
+        "unique_texts": int(frame["doc_hash"].nunique()),
+        "linked_repeats": len(loaded.links),
+        "skipped_inbox_files": len(loaded.skipped_files),
+        "with_timestamp": int(frame["timestamp"].notna().sum()),
+        "labels": int(frame["label"].nunique()),
+        "preview_md": outputs.markdown_table(frame[["doc_id", "label", "text"]], 5),
+    }
+
+
+def prepare_embeddings(ctx: PrepareContext) -> tuple[str, None]:
+    """Key material: the precomputed file's content, or the model's weights (see ``model_cache_key``)."""
+    settings = ctx.params.embedding
+    if settings.precomputed:
+        return "precomputed:" + precomputed_digest(Path(settings.precomputed)), None
+    return "model:" + model_cache_key(settings), None
+
+
+def compute_embeddings(ctx: StepContext) -> dict[str, Any]:
+    docs = ctx.documents(["doc_id", "doc_hash", "text", "corpus_row"])
+    settings = ctx.params.embedding
+    if settings.precomputed:
+        vectors = load_precomputed(
+            Path(settings.precomputed), docs["doc_id"].tolist(), corpus_rows=docs["corpus_row"].to_numpy(),
+            corpus_size=outputs.read_manifest(ctx.inputs["documents"][0])["metadata"]["corpus_rows"],
+            allow_prefix=ctx.input_params("documents")["limit"] is not None,
+        )
+        newly_embedded = 0
+        source = f"Precomputed embeddings {settings.precomputed}"
+    else:
+        vectors, newly_embedded = _embed_with_cache(docs, ctx)
+        source = f"Embeddings of model {settings.model!r}"
+    # the last gate before the output is stored: nothing non-finite or misshapen becomes a valid output
+    vectors = check_embeddings(vectors, count=len(docs), source=source,
+                               describe=lambda i: f"document {i} (doc_id {str(docs['doc_id'].iloc[i])!r})")
+    EmbeddingsOutput(ctx.out).write(docs["doc_id"], vectors, docs["doc_hash"])
+    return {
+        "rows": len(docs),
+        "dimensions": int(vectors.shape[1]),
+        "newly_embedded": newly_embedded,
+        "source": settings.precomputed or settings.model,
+    }
+
+
+def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray, int]:
+    """Look every text up in the per-document cache; embed (and cache) only the missing ones.
+
+    The cache is keyed by the model's weights. A name with no local files (a
+    Hub model not downloaded yet) has no such key: the model is loaded first
+    (offline this is the clear "could not be loaded" error), and only once its
+    files are local are vectors cached; failing that, nothing is cached.
+    """
+    settings = ctx.params.embedding
+    identity = model_identity(settings)
+    model = None
+    if not identity.resolved:
+        model = load_sentence_model(settings.model, settings.device)
+        identity = model_identity(settings)
+    model_key = identity.key if identity.resolved else None
+    cached_hashes, cached_vectors = ctx.store.cached_embeddings(model_key) if model_key else ([], None)
+    position = {doc_hash: row for row, doc_hash in enumerate(cached_hashes)}
+    unique = docs.drop_duplicates("doc_hash")
+    missing = unique.loc[~unique["doc_hash"].isin(position)]
+    ctx.log.info(
+        "Embedding: %d documents, %d distinct texts, %d already cached, %d to embed",
+        len(docs), len(unique), len(unique) - len(missing), len(missing),
+    )
+    new_vectors = None
+    if len(missing):
+        new_vectors = _embed_missing(missing, ctx, model_key, model)
+        _check_cached_width(cached_vectors, new_vectors, settings.model)
+    offset = len(cached_hashes)
+    position |= {doc_hash: offset + row for row, doc_hash in enumerate(missing["doc_hash"])}
+    parts = [p for p in (cached_vectors, new_vectors) if p is not None]
+    pool = np.vstack(parts) if len(parts) > 1 else parts[0]
+    return pool[[position[h] for h in docs["doc_hash"]]], len(missing)
+
+
+def _embed_missing(missing: pd.DataFrame, ctx: StepContext, model_key: str | None, model: Any) -> np.ndarray:
+    """Embed the texts not in the cache, adding each (already checked) chunk to the cache as it comes."""
+    from tqdm.auto import tqdm
+
+    started = time.monotonic()
+    hashes = missing["doc_hash"].tolist()
+    bar = tqdm(total=len(hashes), desc="embedding", unit="doc", disable=not _is_terminal())
+
+    def keep_chunk(start: int, vectors: np.ndarray) -> None:
+        if model_key is not None:
+            ctx.store.add_embeddings(model_key, hashes[start : start + len(vectors)], vectors)
+        done = start + len(vectors)
+        bar.update(len(vectors))
+        rate = done / max(time.monotonic() - started, 1e-9)
+        ctx.log.info("Embedded %d/%d documents (%.1f docs/s)", done, len(hashes), rate)
+
+    with bar:
+        return embed_texts(missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk, model=model,
+                           doc_ids=missing["doc_id"].tolist())
+
+
+def _check_cached_width(cached: np.ndarray | None, new: np.ndarray, model: str) -> None:
+    """Cached and new vectors of one key must have one width (else the cache folder is not this model's)."""
+    if cached is not None and len(cached) and cached.shape[1] != new.shape[1]:
+        raise EmbeddingError(
+            f"Embedding model {model!r}: cached vectors have {cached.shape[1]} columns but the model makes "
+            f"{new.shape[1]}; delete the model's folder under embedding_cache/ and run again."
+        )
+
+
+def _is_terminal() -> bool:
+    """Progress bars only on a terminal; Dagster's logs carry progress everywhere else."""
+    return sys.stderr.isatty()
