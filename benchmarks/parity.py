@@ -8,7 +8,7 @@ agreement, plus wall time and peak memory of each side.
 
     python benchmarks/parity.py [--limit N]
 
-The comparison helpers are also used by ``tests/test_parity.py`` on a slice.
+The comparison helpers are also used by ``tests/pipeline/test_parity.py`` on a slice.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Representation models defined outside topic_pipeline, as a user would write them.
 
-Used by tests/test_representation_protocol.py, from ``TopicModel(representation_model=...)`` and from
+Used by tests/representation/test_representation_protocol.py, from ``TopicModel(representation_model=...)`` and from
 ``representation.aspects`` by class path (``trust.trusted_modules: [tests.custom_representation]``).
 Their output follows exactly from the words they are given, so tests can check it. ``WithLetter`` is
 only ever named by class path, so it is imported, never found registered by an earlier ``TopicModel``.

@@ -13,7 +13,7 @@ Equal c-TF-IDF weights are ordered by vocabulary here and by numpy's
 argpartition/argsort in BERTopic, which gives different orders on different
 CPUs, so topic words are compared up to the order of ties; KeyBERTInspired and
 MMR start from those candidates, so their words may differ where ties decide
-them (tests/test_aspects.py compares them exactly, from the same candidates).
+them (tests/representation/test_aspects.py compares them exactly, from the same candidates).
 """
 
 from __future__ import annotations

@@ -29,6 +29,18 @@ class StageInputError(TopicPipelineError, ValueError):
     """A stage got inputs it cannot work with (too few documents, missing upstream)."""
 
 
+class ModelArgumentError(StageInputError):
+    """An argument of a ``TopicModel`` method is wrong (documents, embeddings, topics, a setting)."""
+
+
+class EstimatorError(StageInputError):
+    """A reducer or clusterer object cannot be used: a missing method, no labels, settings that cannot key the cache."""
+
+
+class RepresentationError(StageInputError):
+    """A representation model failed or returned something that is not topic words."""
+
+
 class StoreError(TopicPipelineError, OSError):
     """The stage store is missing an output or cannot be written."""
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from topic_pipeline.core.estimators import build_estimator, check_has, fresh_copy
-from topic_pipeline.errors import ParamsError, StageInputError
+from topic_pipeline.errors import EstimatorError, ParamsError
 from topic_pipeline.params import ClusteringParams
 
 
@@ -72,7 +72,7 @@ def fit_clusterer(reduced: np.ndarray, params: ClusteringParams, *, prediction_d
     built_in = estimator is None and params.estimator is None
     if params.method == "labels" and built_in:
         if labels is None or len(labels) != len(reduced):
-            raise StageInputError(
+            raise EstimatorError(
                 "clustering.method 'labels' needs one label per document (the corpus label column, or y in "
                 f"fit_transform); got {'none' if labels is None else len(labels)} for {len(reduced)} documents."
             )
@@ -101,18 +101,18 @@ def _check_document_count(n_documents: int, params: ClusteringParams, *, built_i
     """
     is_density = built_in and params.method != "kmeans"
     if is_density and n_documents < params.min_cluster_size:
-        raise StageInputError(
+        raise EstimatorError(
             f"HDBSCAN needs at least clustering.min_cluster_size={params.min_cluster_size} documents, "
             f"got {n_documents}."
         )
     if is_density and params.min_samples is not None and n_documents < params.min_samples:
         # HDBSCAN's prediction data (calculate_probabilities, assign mode) asks for min_samples neighbours
-        raise StageInputError(
+        raise EstimatorError(
             f"HDBSCAN needs at least clustering.min_samples={params.min_samples} documents, got {n_documents}; "
             "add documents or lower clustering.min_samples."
         )
     if built_in and params.method == "kmeans" and n_documents < params.n_clusters:
-        raise StageInputError(
+        raise EstimatorError(
             f"KMeans needs at least clustering.n_clusters={params.n_clusters} documents, got {n_documents}; "
             "add documents or lower clustering.n_clusters."
         )
@@ -128,7 +128,7 @@ def _fitted_labels(model: Any, labels: np.ndarray | None) -> np.ndarray:
         return np.asarray(model.labels_, dtype=np.int64)
     if labels is not None:
         return np.asarray(labels, dtype=np.int64)
-    raise StageInputError(f"The clusterer {type(model).__name__} has no labels_ after fit; a clusterer needs it.")
+    raise EstimatorError(f"The clusterer {type(model).__name__} has no labels_ after fit; a clusterer needs it.")
 
 
 def is_hdbscan(model: object) -> bool:
@@ -150,7 +150,7 @@ def assign_clusters(model: object, reduced: np.ndarray) -> tuple[np.ndarray, np.
         labels, strengths = approximate_predict(model, reduced)
         return np.asarray(labels, dtype=np.int64), np.asarray(strengths, dtype=np.float64)
     if not hasattr(model, "predict"):
-        raise StageInputError(
+        raise EstimatorError(
             f"The clusterer {type(model).__name__} cannot place new documents: it has no predict method."
         )
     return np.asarray(model.predict(reduced), dtype=np.int64), np.full(len(reduced), np.nan)

@@ -13,7 +13,7 @@ import copy
 import importlib
 from typing import Any
 
-from topic_pipeline.errors import ParamsError, StageInputError
+from topic_pipeline.errors import EstimatorError, ParamsError
 from topic_pipeline.params import EstimatorSpec
 from topic_pipeline.params.trust import check_arguments, check_imported
 
@@ -62,7 +62,7 @@ def estimator_fingerprint(estimator: Any) -> str:
     try:
         return f"{type(estimator).__module__}.{type(estimator).__qualname__}:{joblib.hash(estimator)}"
     except Exception as exc:
-        raise StageInputError(
+        raise EstimatorError(
             f"The estimator {type(estimator).__name__} cannot be hashed for the cache ({exc}); "
             "give it picklable parameters."
         ) from exc
@@ -72,7 +72,7 @@ def check_has(estimator: Any, role: str, methods: tuple[str, ...]) -> None:
     """Refuse an object that lacks the methods a stage calls, naming them."""
     missing = [name for name in methods if not hasattr(estimator, name)]
     if missing:
-        raise StageInputError(
+        raise EstimatorError(
             f"The {role} {type(estimator).__name__} has no {', '.join(missing)}; "
             f"a {role} needs {', '.join(methods)}."
         )

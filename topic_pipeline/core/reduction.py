@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from topic_pipeline.core.estimators import build_estimator, check_has, fresh_copy
-from topic_pipeline.errors import StageInputError
+from topic_pipeline.errors import EstimatorError
 from topic_pipeline.params import ReductionParams
 
 
@@ -75,14 +75,14 @@ def fit_reducer(embeddings: np.ndarray, params: ReductionParams, y: np.ndarray |
     n_documents = len(embeddings)
     uses_umap = estimator is None and params.estimator is None and params.method == "umap"
     if uses_umap and n_documents <= params.n_neighbors:
-        raise StageInputError(
+        raise EstimatorError(
             f"UMAP needs more documents than reduction.n_neighbors={params.n_neighbors}, got {n_documents}; "
             "add documents or lower reduction.n_neighbors."
         )
     uses_pca = estimator is None and params.estimator is None and params.method == "pca"
     dimensions = int(np.shape(embeddings)[1]) if np.ndim(embeddings) == 2 else 0
     if uses_pca and params.n_components > min(n_documents, dimensions):
-        raise StageInputError(
+        raise EstimatorError(
             f"PCA needs at least reduction.n_components={params.n_components} documents and embedding dimensions, "
             f"got {n_documents} documents of dimension {dimensions}; lower reduction.n_components or add documents."
         )

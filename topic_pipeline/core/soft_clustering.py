@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from topic_pipeline.errors import StageInputError
+from topic_pipeline.errors import EstimatorError
 
 
 def map_memberships(memberships: np.ndarray, cluster_to_topic: Mapping[int, int]) -> np.ndarray:
@@ -49,13 +49,13 @@ def map_memberships(memberships: np.ndarray, cluster_to_topic: Mapping[int, int]
     pairs = {int(c): int(t) for c, t in cluster_to_topic.items() if int(c) != -1 and int(t) != -1}
     topic_ids = sorted(set(pairs.values()))
     if topic_ids != list(range(len(topic_ids))):
-        raise StageInputError(
+        raise EstimatorError(
             f"cluster_to_topic must map clusters to topic ids 0..n_topics-1 (and -1), got topic ids {topic_ids[:10]}; "
             "renumber the topics first (core.topic_ids.renumber_by_frequency)."
         )
     unknown = sorted(c for c in pairs if not 0 <= c < memberships.shape[1])
     if unknown:
-        raise StageInputError(
+        raise EstimatorError(
             f"cluster_to_topic names clusters {unknown[:10]} but the memberships have {memberships.shape[1]} columns; "
             "pass the mapping of this HDBSCAN model's labels."
         )
@@ -136,7 +136,7 @@ def membership_of_new(hdbscan_model: object, reduced: np.ndarray, cluster_to_top
     reduced = np.asarray(reduced, dtype=np.float64)
     width = hdbscan_model.prediction_data_.raw_data.shape[1]
     if reduced.ndim != 2 or reduced.shape[1] != width:
-        raise StageInputError(
+        raise EstimatorError(
             f"reduced must have shape (n_documents, {width}) like the points HDBSCAN was fitted on, "
             f"got {reduced.shape}; "
             "reduce the new embeddings with the fitted reducer first."
@@ -150,11 +150,11 @@ def _check_model(model: object) -> None:
     import hdbscan
 
     if not isinstance(model, hdbscan.HDBSCAN) or not hasattr(model, "labels_"):
-        raise StageInputError(f"Soft clustering needs a fitted hdbscan.HDBSCAN, got {type(model).__name__}.")
+        raise EstimatorError(f"Soft clustering needs a fitted hdbscan.HDBSCAN, got {type(model).__name__}.")
     try:
         model.prediction_data_  # noqa: B018 (the property raises when it was not generated)
     except AttributeError as exc:
-        raise StageInputError(
+        raise EstimatorError(
             "This HDBSCAN model has no prediction data; fit it with prediction_data=True "
             "or call model.generate_prediction_data()."
         ) from exc

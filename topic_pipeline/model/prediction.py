@@ -14,7 +14,7 @@ from topic_pipeline.core.distribution import approximate_distribution
 from topic_pipeline.core.reduction import transform_embeddings
 from topic_pipeline.core.soft_clustering import membership_of_new
 from topic_pipeline.core.vectorize import make_vectorizer
-from topic_pipeline.errors import StageInputError
+from topic_pipeline.errors import ModelArgumentError
 from topic_pipeline.model.fitted import FittedTopicModel, topic_embedding_rows
 from topic_pipeline.params import EmbeddingParams
 from topic_pipeline.pipeline.embedding import embed_texts
@@ -53,7 +53,7 @@ def predict(record: FittedTopicModel, vectors: np.ndarray, *, calculate_probabil
             return topics, membership_of_new(clusterer, reduced, mapping)
         return topics, None if np.isnan(strengths).all() else strengths
     if record.description.topic_embeddings is None:
-        raise StageInputError("This model has no topic embeddings to assign new documents with.")
+        raise ModelArgumentError("This model has no topic embeddings to assign new documents with.")
     ids = topic_embedding_rows(record)
     similarity = cosine_similarity(vectors, record.description.topic_embeddings)
     topics = [ids[i] for i in similarity.argmax(axis=1)]
@@ -63,7 +63,7 @@ def predict(record: FittedTopicModel, vectors: np.ndarray, *, calculate_probabil
 def find_topics(record: FittedTopicModel, term_vector: np.ndarray, top_n: int) -> tuple[list[int], list[float]]:
     """The ``top_n`` topics whose embeddings are most similar to ``term_vector`` (shape (1, dim))."""
     if record.description.topic_embeddings is None:
-        raise StageInputError("find_topics needs topic embeddings; fit the model with embeddings or a model.")
+        raise ModelArgumentError("find_topics needs topic embeddings; fit the model with embeddings or a model.")
     ids = topic_embedding_rows(record)
     similarity = cosine_similarity(term_vector, record.description.topic_embeddings).ravel()
     best = np.argsort(similarity)[-top_n:][::-1]
@@ -75,7 +75,7 @@ def distributions(record: FittedTopicModel, texts: list[str], settings: dict[str
     """BERTopic's ``approximate_distribution`` over the fitted vocabulary and c-TF-IDF."""
     description = record.description
     if description.ctfidf is None:
-        raise StageInputError("approximate_distribution needs the c-TF-IDF; save the model with save_ctfidf=True.")
+        raise ModelArgumentError("approximate_distribution needs the c-TF-IDF; save the model with save_ctfidf=True.")
     params = record.params
     keep = np.flatnonzero(description.topic_ids != -1)
     vectorizer = make_vectorizer(params.vectorizer).set_params(vocabulary=list(description.vocabulary))

@@ -11,7 +11,7 @@ import pandas as pd
 from topic_pipeline.core.hierarchy import bertopic_tree_text, build_hierarchy, custom_linkage
 from topic_pipeline.core.over_time import bin_timestamps, topics_per_group
 from topic_pipeline.core.vectorize import make_vectorizer
-from topic_pipeline.errors import StageInputError
+from topic_pipeline.errors import ModelArgumentError
 from topic_pipeline.model.fitted import FittedTopicModel
 
 
@@ -75,7 +75,7 @@ def document_info(record: FittedTopicModel, docs: list[str], df: pd.DataFrame | 
 def generate_labels(record: FittedTopicModel, nr_words: int, topic_prefix: bool, word_length: int | None, separator: str,
                     aspect: str | None) -> list[str]:
     if aspect is not None and aspect not in record.description.aspects:
-        raise StageInputError(f"Unknown aspect {aspect!r}; the model has: {', '.join(record.description.aspects) or 'none'}.")
+        raise ModelArgumentError(f"Unknown aspect {aspect!r}; the model has: {', '.join(record.description.aspects) or 'none'}.")
     source = record.description.aspects[aspect] if aspect else record.description.words
     labels = []
     for topic in sorted(set(record.topics.tolist())):
@@ -90,12 +90,12 @@ def custom_labels(record: FittedTopicModel, labels: Sequence[str] | Mapping[int,
     if isinstance(labels, Mapping):
         unknown = sorted(set(labels) - set(ids))
         if unknown:
-            raise StageInputError(f"set_topic_labels: topics {unknown} do not exist; topics are {ids[0]}..{ids[-1]}.")
+            raise ModelArgumentError(f"set_topic_labels: topics {unknown} do not exist; topics are {ids[0]}..{ids[-1]}.")
         current = record.custom_labels or [record.labels[t] for t in ids]
         return [labels.get(t) or current[i] for i, t in enumerate(ids)]
     labels = list(labels)
     if len(labels) != len(ids):
-        raise StageInputError(f"set_topic_labels needs one label per topic ({len(ids)}, -1 included), got {len(labels)}.")
+        raise ModelArgumentError(f"set_topic_labels needs one label per topic ({len(ids)}, -1 included), got {len(labels)}.")
     return labels
 
 
@@ -109,15 +109,15 @@ def hierarchy(record: FittedTopicModel, *, use_ctfidf: bool = True, linkage_func
     """
     description = record.description
     if (description.topic_ids != -1).sum() < 2:
-        raise StageInputError("hierarchical_topics needs at least 2 topics.")
+        raise ModelArgumentError("hierarchical_topics needs at least 2 topics.")
     if description.ctfidf is None:
-        raise StageInputError("hierarchical_topics needs the c-TF-IDF; save the model with save_ctfidf=True.")
+        raise ModelArgumentError("hierarchical_topics needs the c-TF-IDF; save the model with save_ctfidf=True.")
     keep = np.flatnonzero(description.topic_ids != -1)
     linkage = None
     if linkage_function is not None or distance_function is not None or not use_ctfidf:
         vectors = description.ctfidf if use_ctfidf else description.topic_embeddings
         if vectors is None:
-            raise StageInputError("use_ctfidf=False needs topic embeddings; this model has none.")
+            raise ModelArgumentError("use_ctfidf=False needs topic embeddings; this model has none.")
         linkage = custom_linkage(vectors[keep], linkage_function, distance_function)
     tree = build_hierarchy(
         description.topic_ids, description.bags.topic_term_counts, description.ctfidf, description.idf,
@@ -156,7 +156,7 @@ def over_time(record: FittedTopicModel, docs: list[str], timestamps: Sequence, t
               datetime_format: str | None, evolution_tuning: bool, global_tuning: bool) -> pd.DataFrame:
 
     if len(timestamps) != len(docs):
-        raise StageInputError(f"topics_over_time needs one timestamp per document ({len(docs)}), got {len(timestamps)}.")
+        raise ModelArgumentError(f"topics_over_time needs one timestamp per document ({len(docs)}), got {len(timestamps)}.")
     stamps = pd.Series(pd.to_datetime(list(timestamps), utc=True, format=datetime_format))
     chosen = np.asarray(record.topics if topics is None else topics)
     table = _per_group(record, docs, chosen, bin_timestamps(stamps, nr_bins), global_tuning, evolution_tuning)
@@ -165,6 +165,6 @@ def over_time(record: FittedTopicModel, docs: list[str], timestamps: Sequence, t
 
 def per_class(record: FittedTopicModel, docs: list[str], classes: list, global_tuning: bool) -> pd.DataFrame:
     if len(classes) != len(docs):
-        raise StageInputError(f"topics_per_class needs one class per document ({len(docs)}), got {len(classes)}.")
+        raise ModelArgumentError(f"topics_per_class needs one class per document ({len(docs)}), got {len(classes)}.")
     table = _per_group(record, docs, np.asarray(record.topics), classes, global_tuning, False)
     return table.rename(columns={"group": "Class"})[["Topic", "Words", "Frequency", "Class"]]

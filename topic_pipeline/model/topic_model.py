@@ -28,7 +28,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from topic_pipeline.core.topic_reduction import merge_topic_ids
-from topic_pipeline.errors import NotFittedError, StageInputError
+from topic_pipeline.errors import ModelArgumentError, NotFittedError
 from topic_pipeline.model import changes, checks, fitting, online, prediction, saving, tables
 from topic_pipeline.model.fitted import FittedTopicModel, embedding_dim
 from topic_pipeline.model.fitted_attributes import FittedAttributes
@@ -122,7 +122,7 @@ class TopicModel(FittedAttributes, BaseEstimator):
         ``hdbscan_model=BaseCluster()`` the labels are the topics (manual topic modeling).
         """
         if images is not None:
-            raise StageInputError("Images are not supported; pass documents (and embeddings).")
+            raise ModelArgumentError("Images are not supported; pass documents (and embeddings).")
         texts = checks.check_documents(documents)
         vectors = checks.check_embeddings(embeddings, len(texts))
         labels = checks.check_labels(y, len(texts))
@@ -150,7 +150,7 @@ class TopicModel(FittedAttributes, BaseEstimator):
                                      update_mode="assign")
         else:
             if (vectors is None) != (record.embeddings is None) or record.store is None:
-                raise StageInputError("partial_fit needs embeddings exactly when the model was fitted with "
+                raise ModelArgumentError("partial_fit needs embeddings exactly when the model was fitted with "
                                       "embeddings, and a model fitted here (not loaded).")
             combined = None if vectors is None else np.vstack([record.embeddings, vectors])
             new = fitting.fit_stages(self._arguments(), record.store, (record.documents or []) + texts, combined, None,
@@ -262,7 +262,7 @@ class TopicModel(FittedAttributes, BaseEstimator):
         current = checks.check_topics(topics, len(texts))
         strategy = checks.check_strategy(strategy)
         if not (current == -1).any():
-            raise StageInputError("No outliers to reduce: no document has topic -1.")
+            raise ModelArgumentError("No outliers to reduce: no document has topic -1.")
         vectors = checks.check_embeddings(embeddings, len(texts), dim=embedding_dim(record))
         if strategy == "embeddings" and vectors is None:
             vectors = self._encoder()(texts)
@@ -289,7 +289,7 @@ class TopicModel(FittedAttributes, BaseEstimator):
         """The ``top_n`` topics whose embeddings are most similar to the embedded ``search_term``."""
         record = self.fitted
         if not isinstance(search_term, str) or not search_term.strip():
-            raise StageInputError(f"find_topics needs a non-empty search term, got {search_term!r}.")
+            raise ModelArgumentError(f"find_topics needs a non-empty search term, got {search_term!r}.")
         return prediction.find_topics(record, self._encoder()([search_term]), top_n)
 
     # --- structure and dynamics ---------------------------------------------------------------
@@ -320,7 +320,7 @@ class TopicModel(FittedAttributes, BaseEstimator):
         """The record, once ``docs`` are the training documents (their count, for a model that has them)."""
         record = self.fitted
         if record.documents is not None and len(docs) != len(record.topics):
-            raise StageInputError(f"Expected the {len(record.topics)} documents the model was fitted on, "
+            raise ModelArgumentError(f"Expected the {len(record.topics)} documents the model was fitted on, "
                                   f"got {len(docs)}.")
         return record
 
@@ -351,10 +351,10 @@ class TopicModel(FittedAttributes, BaseEstimator):
         for position, model in enumerate(models):
             record = model.__dict__.get("fitted_state_") if isinstance(model, TopicModel) else None
             if record is None:
-                raise StageInputError(f"models[{position}] is not a fitted TopicModel; fit or load it before merging.")
+                raise ModelArgumentError(f"models[{position}] is not a fitted TopicModel; fit or load it before merging.")
             records.append((record, model._arguments()))
         if not records:
-            raise StageInputError("merge_models needs at least one fitted model.")
+            raise ModelArgumentError("merge_models needs at least one fitted model.")
         arguments, record = saving.merge(records, min_similarity,
                                          embedding_model if embedding_model is not None else models[0].embedding_model)
         merged = cls(**arguments)

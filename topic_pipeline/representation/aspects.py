@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from topic_pipeline.core.topic_words import CANDIDATE_WORDS, top_words
-from topic_pipeline.errors import StageInputError, TopicPipelineError
+from topic_pipeline.errors import RepresentationError, TopicPipelineError
 from topic_pipeline.params.representation import (
     KeyBERTInspired,
     MaximalMarginalRelevance,
@@ -111,7 +111,7 @@ def run_model(model: RepresentationModel, name: str, inputs: AspectInputs, words
         raise
     except Exception as exc:
         message = " ".join(str(exc).split())[:300]
-        raise StageInputError(f"Representation model {name} failed: {type(exc).__name__}: {message}") from exc
+        raise RepresentationError(f"Representation model {name} failed: {type(exc).__name__}: {message}") from exc
     return checked_output(output, inputs, name)
 
 
@@ -127,7 +127,7 @@ def _with_cached_embed(inputs: AspectInputs) -> AspectInputs:
         if missing:
             vectors = np.asarray(embed(missing))
             if vectors.ndim != 2 or len(vectors) != len(missing):
-                raise StageInputError(f"embed() must return one row per text: asked for {len(missing)} texts, got "
+                raise RepresentationError(f"embed() must return one row per text: asked for {len(missing)} texts, got "
                                       f"an array of shape {vectors.shape}. Check the embedding function.")
             cache.update(zip(missing, vectors, strict=True))
         return np.vstack([cache[t] for t in texts])
@@ -153,6 +153,6 @@ def _check_inputs(inputs: AspectInputs) -> None:
         (not empty, f"topics {empty[:10]} have no documents"),
     ]
     if problems := [message for ok, message in checks if not ok]:
-        raise StageInputError("Representation models got inconsistent inputs: " + "; ".join(problems) + ". Build "
+        raise RepresentationError("Representation models got inconsistent inputs: " + "; ".join(problems) + ". Build "
                               "AspectInputs from one fitted model (ctfidf rows = topic_ids, one row per text).")
 

@@ -33,7 +33,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
-from topic_pipeline.errors import StageInputError
+from topic_pipeline.errors import RepresentationError
 from topic_pipeline.params import VectorizerParams
 
 Words = list[tuple[str, float]]
@@ -112,7 +112,7 @@ class RepresentationModel(Protocol):
 def require_embed(inputs: AspectInputs, model_name: str) -> Embed:
     """``inputs.embed``, or a StageInputError saying that ``model_name`` needs an embedding model."""
     if inputs.embed is None:
-        raise StageInputError(f"{model_name} compares word and document embeddings and needs an embedding model; "
+        raise RepresentationError(f"{model_name} compares word and document embeddings and needs an embedding model; "
                               "got none. Pass embed= (e.g. a sentence-transformers encode) or drop this model.")
     return inputs.embed
 
@@ -125,17 +125,17 @@ def pad(words: Words, n: int, missing: tuple[str, float]) -> Words:
 def checked_output(output: Any, inputs: AspectInputs, name: str) -> dict[int, Words]:
     """A model's output as topic id -> [(str, float)], or a StageInputError naming the model."""
     if not hasattr(output, "items"):
-        raise StageInputError(f"Representation model {name} returned a {type(output).__name__}; expected a dict "
+        raise RepresentationError(f"Representation model {name} returned a {type(output).__name__}; expected a dict "
                               "of topic id -> list of (word, weight).")
     result: dict[int, Words] = {}
     try:
         for topic, words in output.items():
             result[int(topic)] = [(str(word), float(weight)) for word, weight in words]
     except (TypeError, ValueError) as exc:
-        raise StageInputError(f"Representation model {name} returned words that are not (word, weight) pairs "
+        raise RepresentationError(f"Representation model {name} returned words that are not (word, weight) pairs "
                               f"({type(exc).__name__}: {exc}).") from exc
     missing = sorted(set(int(t) for t in inputs.topic_ids) - set(result))
     if missing:
-        raise StageInputError(f"Representation model {name} returned no words for topics {missing[:10]}; it must "
+        raise RepresentationError(f"Representation model {name} returned no words for topics {missing[:10]}; it must "
                               "return every topic it was given.")
     return {int(t): result[int(t)] for t in inputs.topic_ids}

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.metrics.pairwise import cosine_similarity
 
 from topic_pipeline.core.topic_words import MISSING_WORD, representative_documents, top_words
-from topic_pipeline.errors import StageInputError
+from topic_pipeline.errors import RepresentationError
 from topic_pipeline.params.representation import KeyBERTInspired
 from topic_pipeline.representation.base import AspectInputs, Words, pad, require_embed
 
@@ -40,7 +40,7 @@ class KeyBERTModel:
         vocab = sorted({w for row in candidates for w in row})
         word_vectors = embed(vocab) if vocab else np.zeros((0, topic_vectors.shape[1]))
         if word_vectors.shape[1] != topic_vectors.shape[1]:
-            raise StageInputError(f"KeyBERTInspired: document embeddings have {topic_vectors.shape[1]} dimensions, "
+            raise RepresentationError(f"KeyBERTInspired: document embeddings have {topic_vectors.shape[1]} dimensions, "
                                   f"embed() gives {word_vectors.shape[1]}. Pass vectors of embed's model, or None.")
         if not vocab:  # no topic has a candidate word (every document empty after cleaning)
             return {topic: pad([], spec.top_n_words, MISSING_WORD) for topic in ids}

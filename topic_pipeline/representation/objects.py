@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from topic_pipeline.errors import ParamsError, StageInputError
+from topic_pipeline.errors import ParamsError, RepresentationError
 from topic_pipeline.params import fingerprint
 from topic_pipeline.params.representation import (
     SPEC_CLASSES,
@@ -204,7 +204,7 @@ def held_model(spec: InProcessRepresentation) -> Any:
     """
     held = _HELD.get(held_key(spec))
     if held is None:
-        raise StageInputError(
+        raise RepresentationError(
             f"Representation model {spec.in_process} was given to TopicModel as an object in another process; "
             "BERTopic representation objects run only in the process that holds them. In params, name a class "
             "by class_path + params instead.")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from topic_pipeline.errors import ParamsError, StageInputError
+from topic_pipeline.errors import ParamsError, RepresentationError
 from topic_pipeline.params.representation import POS_MISSING_WORD, PartOfSpeech
 from topic_pipeline.representation.base import AspectInputs, Words, pad
 
@@ -64,6 +64,6 @@ def load_spacy(name: str) -> Any:
 
         return spacy.load(name)
     except ImportError as exc:
-        raise StageInputError(f"PartOfSpeech(model={name!r}) needs spaCy, which is not installed. {install}") from exc
+        raise RepresentationError(f"PartOfSpeech(model={name!r}) needs spaCy, which is not installed. {install}") from exc
     except OSError as exc:  # spaCy's "Can't find model ..."
-        raise StageInputError(f"PartOfSpeech: the spaCy model {name!r} is not installed. {install}") from exc
+        raise RepresentationError(f"PartOfSpeech: the spaCy model {name!r} is not installed. {install}") from exc

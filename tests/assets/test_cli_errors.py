@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORDS = ["space", "orbit", "nasa", "launch", "hockey", "goal", "team", "season", "linux", "kernel", "driver", "disk"]
 
 

@@ -18,7 +18,7 @@ import yaml
 from conftest import newsgroups_slice_params
 from dagster_graphql import DagsterGraphQLClient
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STALENESS = """
 { assetNodes { assetKey { path } staleStatus staleCauses { key { path } category reason } } }
 """

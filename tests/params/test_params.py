@@ -5,7 +5,7 @@ import pytest
 from topic_pipeline.errors import ParamsError
 from topic_pipeline.params import PipelineParams, load_params, parse_params, section_fingerprint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_shipped_params_file_equals_the_defaults():

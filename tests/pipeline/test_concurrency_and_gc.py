@@ -30,7 +30,7 @@ from topic_pipeline.pipeline.stages import STAGES
 from topic_pipeline.pipeline.store import StageStore
 from topic_pipeline.pipeline.warehouse import database_path, query
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VIEWS = ("documents", "document_topics", "topics", "topic_terms", "topic_hierarchy", "topics_over_time",
          "topics_per_class", "document_links", "stage_runs", "stage_versions")
 

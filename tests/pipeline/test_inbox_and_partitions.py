@@ -22,7 +22,7 @@ from topic_pipeline.pipeline.stage_outputs import EmbeddingsOutput
 from topic_pipeline.pipeline.store import StageStore
 from topic_pipeline.pipeline.warehouse import query
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _distinct_posts() -> pd.DataFrame:

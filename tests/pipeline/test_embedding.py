@@ -84,7 +84,7 @@ print(json.dumps({"computed": outcome.computed, "newly_embedded": outcome.metada
 
 def _run_in_fresh_process(corpus, root):
     done = subprocess.run([sys.executable, "-c", _STAGE_SCRIPT, str(corpus), str(root)], capture_output=True,
-                          text=True, cwd=Path(__file__).resolve().parents[1], timeout=300,
+                          text=True, cwd=Path(__file__).resolve().parents[2], timeout=300,
                           env=os.environ | {"HF_HUB_OFFLINE": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])

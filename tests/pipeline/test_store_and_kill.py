@@ -15,7 +15,7 @@ from topic_pipeline.pipeline.gc import apply_gc, plan_gc
 from topic_pipeline.pipeline.ledger import RUNS_DIR
 from topic_pipeline.pipeline.store import StageStore
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_failed_write_leaves_nothing(tmp_path):

@@ -36,7 +36,7 @@ from topic_pipeline.errors import NotFittedError, ParamsError, StageInputError
 
 pytest.importorskip("bertopic")
 
-N_SMALL = 1000  # the slice of the guided / zero-shot / representation / probability fits (tests/test_guided.py)
+N_SMALL = 1000  # the slice of the guided / zero-shot / representation / probability fits (tests/core/test_guided.py)
 SEEDS = [["space", "nasa", "orbit"], ["gun", "weapons", "law"], ["god", "jesus", "church"]]
 NAMES = ["space and nasa", "guns and law", "religion and god"]
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"

@@ -1,5 +1,7 @@
 """Topics over time and per class: parity with BERTopic, and evolution tuning that works."""
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -38,7 +40,9 @@ def test_topics_over_time_equal_bertopic(fitted_slice, global_tuning):
     to_theirs = topic_id_mapping(ours, theirs)
     stamps = pd.read_parquet(NEWSGROUPS, columns=["timestamp"])["timestamp"].iloc[: len(texts)]
     dated = stamps.notna().to_numpy()
-    reference = theirs.model.topics_over_time(
+    # on a copy: BERTopic's global tuning l1-normalises its c_tf_idf_ in place (normalize(copy=False)), which
+    # would change the session's shared BERTopic fit for every later test
+    reference = copy.deepcopy(theirs.model).topics_over_time(
         [t for t, d in zip(texts, dated) if d], list(stamps[dated]), topics=list(theirs.topics[dated]),
         nr_bins=10, global_tuning=global_tuning, evolution_tuning=False,
     )
@@ -83,7 +87,9 @@ def test_topics_per_class_equal_bertopic(fitted_slice):
     texts, ours, theirs = fitted_slice
     to_theirs = topic_id_mapping(ours, theirs)
     labels = pd.read_parquet(NEWSGROUPS, columns=["label"])["label"].iloc[: len(texts)].tolist()
-    reference = theirs.model.topics_per_class(texts, labels, global_tuning=True)
+    # on a copy: BERTopic's global tuning l1-normalises its c_tf_idf_ in place (normalize(copy=False)), which
+    # would change the session's shared BERTopic fit for every later test
+    reference = copy.deepcopy(theirs.model).topics_per_class(texts, labels, global_tuning=True)
     table = _ours(ours.model, "topics_per_class")
     assert len(table) == len(reference)
     rows = _tuned_rows(ours.model, labels, True)

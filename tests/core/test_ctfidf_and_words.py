@@ -122,5 +122,5 @@ def test_ties_follow_bertopic_when_numpy_sorts_ties_differently():
         assert tie_order(disabled) != tie_order(dict(os.environ)), "switching the SIMD sorts off changed nothing"
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              f"{__file__}::test_top_words_ties_as_bertopic"], env=disabled, capture_output=True,
-                            text=True, cwd=Path(__file__).resolve().parents[1])
+                            text=True, cwd=Path(__file__).resolve().parents[2])
     assert result.returncode == 0, result.stdout[-2000:]
