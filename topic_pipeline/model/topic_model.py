@@ -90,14 +90,19 @@ class TopicModel(FittedAttributes, BaseEstimator):
         """The fitted record (``NotFittedError`` before ``fit``)."""
         return self._fitted()
 
-    def _set_fitted(self, record: FittedTopicModel) -> None:
-        """Keep ``record`` and, as BERTopic, expose the fitted reducer, clusterer and vectorizer."""
+    def _set_fitted(self, record: FittedTopicModel, *, changed_in_memory: bool = False) -> None:
+        """Keep ``record`` and, as BERTopic, expose the fitted reducer, clusterer and vectorizer.
+
+        After an in-memory change (update/merge/reduce/delete) the reducer and clusterer are the same
+        fitted ones, so they are not read from the store again.
+        """
         self.fitted_state_ = record
         if record.online is not None:
             self.umap_model, self.hdbscan_model = record.online.reducer, record.online.clusterer
-        for stage, name in (("reduced_embeddings", "umap_model"), ("clusters", "hdbscan_model")):
-            if stage in record.fitted_models:
-                setattr(self, name, prediction.load_stage_model(record.fitted_models[stage]))
+        elif not changed_in_memory:
+            for stage, name in (("reduced_embeddings", "umap_model"), ("clusters", "hdbscan_model")):
+                if stage in record.fitted_models:
+                    setattr(self, name, prediction.load_stage_model(record.fitted_models[stage]))
         vocabulary = record.description.vocabulary
         if vocabulary is not None and hasattr(self.vectorizer_model, "get_params"):
             self.vectorizer_model = saving.fitted_vectorizer(self.vectorizer_model, vocabulary)
@@ -223,7 +228,8 @@ class TopicModel(FittedAttributes, BaseEstimator):
         params = changes.update_settings(record.params, n_gram_range or self.n_gram_range, top_n_words,
                                          vectorizer_model, ctfidf_model, representation_model)
         new = record.topics if topics is None else checks.check_topics(topics, len(docs))
-        self._set_fitted(changes.after_change(record, list(docs), new, params, None, self._encoder()))
+        self._set_fitted(changes.after_change(record, list(docs), new, params, None, self._encoder()),
+                         changed_in_memory=True)
 
     def merge_topics(self, docs: Sequence[str], topics_to_merge: Sequence[int] | Sequence[Sequence[int]]) -> None:
         """Merge groups of topics into one each; ids are then renumbered by size (as BERTopic)."""
@@ -231,7 +237,7 @@ class TopicModel(FittedAttributes, BaseEstimator):
         # with zero-shot topics BERTopic keeps the ids (no renumbering by size)
         remap = merge_topic_ids(record.topics, topics_to_merge, renumber=not record.zeroshot_names)
         self._set_fitted(changes.after_change(record, list(docs), remap.topics, record.params, remap.mapping,
-                                              self._encoder()))
+                                              self._encoder()), changed_in_memory=True)
 
     def reduce_topics(self, docs: Sequence[str], nr_topics: int | str = 20, use_ctfidf: bool = False) -> TopicModel:
         """Merge similar topics down to ``nr_topics`` (an int, counting -1, or ``"auto"``)."""
@@ -240,7 +246,7 @@ class TopicModel(FittedAttributes, BaseEstimator):
         remap = reduce_topic_ids(list(docs), record.topics, nr_topics, record.embeddings, use_ctfidf=use_ctfidf,
                                  vectorizer=record.params.vectorizer, ctfidf=record.params.ctfidf)
         self._set_fitted(changes.after_change(record, list(docs), remap.topics, record.params, remap.mapping,
-                                              self._encoder()))
+                                              self._encoder()), changed_in_memory=True)
         return self
 
     def delete_topics(self, topics_to_delete: Sequence[int]) -> None:
@@ -250,7 +256,8 @@ class TopicModel(FittedAttributes, BaseEstimator):
         its own (BERTopic does not describe it again either).
         """
         self._set_fitted(changes.delete_topics(self.fitted, checks.check_topic_list(topics_to_delete,
-                                                                                   self.fitted.topic_ids)))
+                                                                                   self.fitted.topic_ids)),
+                         changed_in_memory=True)
 
     def reduce_outliers(self, documents: Sequence[str], topics: Sequence[int], images: Any = None,
                         strategy: str = "distributions", probabilities: np.ndarray | None = None,
