@@ -21,9 +21,10 @@ from topic_pipeline.errors import ParamsError, TopicPipelineError
 from topic_pipeline.params import PARAMS_ENV, load_params
 from topic_pipeline.pipeline.gc import apply_gc, plan_gc
 from topic_pipeline.pipeline.store import StageStore, atomic_write_bytes
-from topic_pipeline.pipeline.warehouse import query
+from topic_pipeline.pipeline.warehouse import database_path, query
 
 FORMATS = ("table", "csv", "json")
+JOB_NAME = "topic_model"
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -42,31 +43,60 @@ def _run(args: argparse.Namespace) -> int:
     if args.partition_range:
         start, _, end = args.partition_range.partition("...")
         tags |= {RANGE_START_TAG: start, RANGE_END_TAG: end or start}
+    store = StageStore()
+    first_run = not store.head_path.exists()
     # Dagster's own console log (with its traces) only behind --verbose; it always goes to a log file
     console_level = args.log_level if args.verbose else "CRITICAL"
     with _progress_on_terminal(enabled=not args.verbose), warnings.catch_warnings(record=not args.verbose) as caught:
         try:
-            result = dg.materialize(
-                list(defs.assets),
-                selection=args.select,
-                instance=instance,
-                resources=defs.resources,
-                raise_on_error=False,
+            # the defined job, so the run shows in the UI as `topic_model` (dg.materialize would name it
+            # __ephemeral_asset_job__); a selection runs a subset of it, with the checks of its assets
+            result = defs.resolve_job_def(JOB_NAME).execute_in_process(
                 run_config={"loggers": {"console": {"config": {"log_level": console_level}}}},
-                tags=tags,
+                instance=instance,
                 partition_key=args.partition,
+                raise_on_error=False,
+                asset_selection=_selected_keys(defs, args.select),
+                tags=tags,
             )
         except dg.DagsterError as exc:
             raise ParamsError(f"Dagster refused the run: {str(exc).splitlines()[0]}") from exc
-    log_file = _write_run_log(instance, result.run_id, StageStore(), [str(w.message) for w in caught or []])
+    log_file = _write_run_log(instance, result.run_id, store, [str(w.message) for w in caught or []])
     _print_outcomes(result, args.partition_range)
     if result.success:
+        if first_run and store.head_path.exists():
+            _print_next_steps(store)
         return 0
     messages = _failure_messages(result) or [f"run {result.run_id} failed"]
     where = f" (full log: {log_file})" if log_file else ""
     for message in messages:
         print(f"error: {message}{where}", file=sys.stderr)
     return 1
+
+
+def _selected_keys(defs: Any, select: str) -> list[Any] | None:
+    """The asset keys ``select`` names (Dagster's selection syntax); None for the whole job."""
+    import dagster as dg
+
+    if select.strip() in ("", "*"):
+        return None
+    try:
+        keys = dg.AssetSelection.from_coercible(select).resolve(defs.resolve_asset_graph())
+    except (dg.DagsterError, ValueError) as exc:
+        raise ParamsError(f"--select {select!r} is not an asset selection: {str(exc).splitlines()[0]}") from exc
+    if not keys:
+        raise ParamsError(f"--select {select!r} selects no asset; the assets are the stages, e.g. 'clusters*'.")
+    return sorted(keys)
+
+
+def _print_next_steps(store: StageStore) -> None:
+    """After the first run that publishes: where the results are and what to try next."""
+    print(f"""
+The results are in {database_path(store).resolve()} (DuckDB; the stage outputs under {store.root.resolve()}).
+Next:
+  topic-pipeline sql "select topic_id, size, name from topics order by size desc limit 10"
+  topic-pipeline report --open    one HTML page of the topics and their figures, opens offline
+  dg dev                          the Dagster UI: assets, their previews and quality checks""")
 
 
 def _print_outcomes(result: Any, partition_range: str | None) -> None:
@@ -183,6 +213,19 @@ def _gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    """Write the HTML report from the published outputs (no stage runs), print its path, maybe open it."""
+    from topic_pipeline.pipeline.report import write_report
+
+    path = write_report(StageStore(), load_params(args.params), Path(args.out) if args.out else None)
+    print(path)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
 def _size(count: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if count < 1024 or unit == "GB":
@@ -212,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     gc.add_argument("--yes", action="store_true", help="delete without asking")
     gc.add_argument("--params", help=f"params file for store.keep_runs (default: ${PARAMS_ENV} or ./params.yaml)")
     gc.set_defaults(handler=_gc)
+    report = commands.add_parser("report", help="write the HTML report of the published results (runs no stage)")
+    report.add_argument("--out", help="the HTML file to write (default: the report's place under the data root)")
+    report.add_argument("--open", action="store_true", help="open the report in the web browser")
+    report.add_argument("--params", help=f"params file (default: ${PARAMS_ENV} or ./params.yaml)")
+    report.set_defaults(handler=_report)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 Each asset resolves its params (file + run-config overrides), hands the work to
 ``materialize_stage`` and reports the store key as its ``DataVersion``, so
-Dagster's staleness follows exactly what the store would recompute.
+Dagster's staleness follows exactly what the store would recompute. What the UI shows of
+it comes from ``assets.metadata`` (previews, pictures), ``assets.run_config`` (the launchpad's
+typed fields) and ``assets.quality_checks`` (the checks on topic_representations).
 """
 
 # No `from __future__ import annotations`: Dagster reads the config and resource annotations at runtime.
@@ -13,12 +15,14 @@ from typing import Any
 
 import dagster as dg
 
+from assets.metadata import outcome_metadata, range_metadata, used_params
 from assets.partitions import time_partitions, window_for
+from assets.quality_checks import quality_check_results, quality_check_specs
+from assets.run_config import section_config_schema
 from resources import PipelineResource
 from topic_pipeline.errors import TopicPipelineError
 from topic_pipeline.params import PipelineParams
 from topic_pipeline.pipeline.runner import (
-    StageOutcome,
     finish_step,
     materialize_stage,
     new_ledger,
@@ -77,35 +81,6 @@ def stage_failure(stage: str, exc: BaseException) -> dg.Failure:
     )
 
 
-class ParamOverrides(dg.PermissiveConfig):
-    """Run-config overrides of this stage's params section, e.g. ``{min_cluster_size: 20}``.
-
-    Overrides are validated like the params file and become part of the store
-    key, so they are cached exactly as a file change would be.
-    """
-
-
-def outcome_metadata(outcome: StageOutcome) -> dict[str, Any]:
-    """Materialization metadata: counts, key, params used, reuse flag, markdown previews."""
-    metadata: dict[str, Any] = {
-        "store_key": outcome.key,
-        "computed": outcome.computed,
-        "seconds": dg.MetadataValue.float(round(outcome.seconds, 3)),
-        "params_used": dg.MetadataValue.json(outcome.params),
-        "path": dg.MetadataValue.path(str(outcome.output_dir)),
-    }
-    for name, value in outcome.metadata.items():
-        if name.endswith("_md"):
-            metadata[name.removesuffix("_md")] = dg.MetadataValue.md(value)
-        elif name.endswith("_file"):  # files inside the output folder: plots users can open
-            metadata[name.removesuffix("_file")] = dg.MetadataValue.path(str(outcome.output_dir / value))
-        elif name == "rows":
-            metadata["dagster/row_count"] = dg.MetadataValue.int(int(value))
-        else:
-            metadata[name] = value
-    return metadata
-
-
 def _deps(stage: Stage, partitions: dg.TimeWindowPartitionsDefinition | None) -> list[dg.AssetDep]:
     """Global stages read every partition of a partitioned input; a partitioned stage its own window."""
     deps = []
@@ -120,7 +95,8 @@ def _deps(stage: Stage, partitions: dg.TimeWindowPartitionsDefinition | None) ->
 def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsDefinition:
     """The asset for ``stage``; ``params`` (None if the file is invalid) sets its code version and partitions."""
     code_version = stage_code_version(stage, params) if params is not None else "params-invalid"
-    definition_metadata = {"params": dg.MetadataValue.json(section_params(stage, params))} if params and stage.section else {}
+    definition_metadata = ({"params": dg.MetadataValue.json(used_params(stage, section_params(stage, params)))}
+                           if params and stage.section else {})
     pipeline_partitions = time_partitions(params)
     partitions = pipeline_partitions if stage.partitioned else None
 
@@ -136,12 +112,14 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         partitions_def=partitions,
         # every asset single-run when partitioned: one run (and one global refit) covers a whole range
         backfill_policy=dg.BackfillPolicy.single_run() if pipeline_partitions is not None else None,
+        config_schema=section_config_schema(stage.section),
+        check_specs=quality_check_specs(stage.name),
     )
-    def stage_asset(context: dg.AssetExecutionContext, config: ParamOverrides, pipeline: PipelineResource) -> dg.MaterializeResult:
+    def stage_asset(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
         log = StepLog(context.log)
         try:
             run_params = pipeline.load_params()
-            overrides = config.model_dump()
+            overrides = dict(context.op_config or {})
             if overrides and stage.section:
                 run_params = run_params.with_overrides(stage.section, overrides, origin=f"run config of {stage.name}")
             windows = ([window_for(partitions, key) for key in sorted(context.partition_keys)]
@@ -161,24 +139,11 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
                 context.log.error("".join(traceback.format_exception(exc)))
             raise stage_failure(stage.name, exc) from exc
         if len(outcomes) == 1:
-            return dg.MaterializeResult(data_version=dg.DataVersion(outcomes[0].key), metadata=outcome_metadata(outcomes[0]))
+            return dg.MaterializeResult(data_version=dg.DataVersion(outcomes[0].key), metadata=outcome_metadata(outcomes[0]),
+                                        check_results=quality_check_results(context, outcomes[0].metadata, run_params))
         return dg.MaterializeResult(metadata=range_metadata(outcomes, [w.key for w in windows]))
 
     return stage_asset
-
-
-def range_metadata(outcomes: list[StageOutcome], keys: list[str]) -> dict[str, Any]:
-    """Metadata of one run over many partitions: totals and a table of what each partition did."""
-    rows = [f"| {key} | {'computed' if o.computed else 'reused'} | {o.metadata.get('rows')} | {o.key} |"
-            for key, o in zip(keys, outcomes, strict=True)]
-    table = "\n".join(["| partition | state | rows | key |", "|---|---|---|---|", *rows[:200]])
-    return {
-        "partitions": len(outcomes),
-        "computed": sum(o.computed for o in outcomes),
-        "dagster/row_count": dg.MetadataValue.int(sum(int(o.metadata.get("rows") or 0) for o in outcomes)),
-        "seconds": dg.MetadataValue.float(round(sum(o.seconds for o in outcomes), 3)),
-        "partition_outcomes": dg.MetadataValue.md(table),
-    }
 
 
 def build_stage_assets(params: PipelineParams | None) -> list[dg.AssetsDefinition]:

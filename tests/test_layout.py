@@ -64,3 +64,18 @@ def test_the_limits_are_measured_as_documented(tmp_path, monkeypatch, source, ex
     path.write_text(source)
     problems = _too_long(path)
     assert len(problems) == len(expected) and all(e in p for e, p in zip(expected, problems, strict=True)), problems
+
+
+def test_topic_model_mixins_do_not_shadow_each_others_methods():
+    """TopicModel is assembled from mixins; a private helper defined in two of them silently takes the
+    first one's behaviour in the other (this happened: two ``_topic_vectors`` with different returns)."""
+    from topic_pipeline.model.topic_model import TopicModel
+
+    owners: dict[str, list[str]] = {}
+    for base in TopicModel.__mro__:
+        if base.__module__.startswith("topic_pipeline."):
+            for name, value in vars(base).items():
+                if callable(value) or isinstance(value, property):
+                    owners.setdefault(name, []).append(base.__name__)
+    shadowed = {name: classes for name, classes in owners.items() if len(classes) > 1 and not name.startswith("__")}
+    assert not shadowed, shadowed

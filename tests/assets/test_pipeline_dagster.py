@@ -12,7 +12,8 @@ from topic_pipeline.pipeline.store import StageStore
 from topic_pipeline.pipeline.warehouse import query
 
 ALL = set(STAGES)
-MODEL_INPUTS = {"documents", "embeddings", "reduced_embeddings"}
+# what a clustering change leaves alone: the clusters' inputs, and the 2-D map of the embeddings
+MODEL_INPUTS = {"documents", "embeddings", "reduced_embeddings", "document_map"}
 
 
 def materialize(instance, selection="*", run_config=None):
@@ -65,7 +66,7 @@ def test_changing_one_parameter_recomputes_only_downstream(write_params, data_ro
 
     write_params(newsgroups_slice_params(500, clustering={"min_cluster_size": 15}, representation={"top_n_words": 5}))
     flags, _ = materialize(instance)
-    assert computed(flags) == {"topic_representations", "warehouse"}
+    assert computed(flags) == {"topic_representations", "topic_report", "warehouse"}
     assert query(StageStore(data_root), "SELECT max(rank) AS r FROM topic_terms")["r"].iloc[0] == 4
 
     # back to the defaults: every stage output exists already

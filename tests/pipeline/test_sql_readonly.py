@@ -21,7 +21,7 @@ from topic_pipeline.pipeline.stage_outputs import RepresentationsOutput
 from topic_pipeline.pipeline.store import StageStore
 from topic_pipeline.pipeline.warehouse import database_path, query
 
-VIEWS = ("documents", "document_topics", "topics", "topic_terms", "topic_hierarchy", "topics_over_time",
+VIEWS = ("documents", "document_topics", "topics", "topic_terms", "topic_quality", "topic_hierarchy", "topics_over_time",
          "topics_per_class", "document_links", "stage_runs", "stage_versions")
 
 

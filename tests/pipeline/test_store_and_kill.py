@@ -13,6 +13,7 @@ from conftest import newsgroups_slice_params
 
 from topic_pipeline.pipeline.gc import apply_gc, plan_gc
 from topic_pipeline.pipeline.ledger import RUNS_DIR
+from topic_pipeline.pipeline.stages import STAGES
 from topic_pipeline.pipeline.store import StageStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +78,8 @@ def test_sigkill_mid_stage_then_rerun_reuses_finished_stages(tmp_path):
 
     rerun = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    lines = {line.split()[0]: line.split()[1] for line in rerun.stdout.splitlines() if line.strip()}
+    lines = {line.split()[0]: line.split()[1] for line in rerun.stdout.splitlines()
+             if len(line.split()) > 1 and line.split()[0] in STAGES}  # the stage lines, not the hints after them
     assert lines["documents"] == "reused" and lines["embeddings"] == "reused"
     assert lines["reduced_embeddings"] == "computed" and lines["warehouse"] == "computed"
     assert {stage: store.current(stage) for stage in finished} == finished

@@ -190,7 +190,8 @@ def pipeline_sections(arguments: Mapping[str, Any], *, has_labels: bool
         "ctfidf": ctfidf_section(args.ctfidf_model) if args.ctfidf_model is not None else {},
         "representation": {"top_n_words": args.top_n_words,
                            "aspects": representation_section(args.representation_model)
-                           if args.representation_model is not None else {}},
+                           if args.representation_model is not None else {},
+                           "quality": False},  # fit as BERTopic does; topic_quality() computes it on demand
         "updates": {"mode": "refit", "keep_models": True},
     }
     for name, values in (args.params or {}).items():

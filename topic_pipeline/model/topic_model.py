@@ -30,15 +30,18 @@ from sklearn.base import BaseEstimator
 from topic_pipeline.core.topic_reduction import merge_topic_ids
 from topic_pipeline.errors import ModelArgumentError, NotFittedError
 from topic_pipeline.model import changes, checks, fitting, online, prediction, saving, tables
+from topic_pipeline.model.document_figures import DocumentFigures
 from topic_pipeline.model.fitted import FittedTopicModel, embedding_dim
 from topic_pipeline.model.fitted_attributes import FittedAttributes
+from topic_pipeline.model.quality import QualityMethods
 from topic_pipeline.model.settings import default_submodels
+from topic_pipeline.model.topic_figures import TopicFigures
 from topic_pipeline.representation.describe import reassign_outliers, reduce_topic_ids
 
 __all__ = ["NotFittedError", "TopicModel"]
 
 
-class TopicModel(FittedAttributes, BaseEstimator):
+class TopicModel(FittedAttributes, TopicFigures, DocumentFigures, QualityMethods, BaseEstimator):
     """Topic modeling with BERTopic's defaults, arguments and method names.
 
     Parameters

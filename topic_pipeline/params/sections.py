@@ -11,10 +11,11 @@ import difflib
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from topic_pipeline.errors import ParamsError
 from topic_pipeline.params.representation import check_representation_classes, parse_representation
+from topic_pipeline.params.sections_views import DocumentMapParams, ParamsSection, QualityParams, ReportParams
 from topic_pipeline.params.trust import check_arguments, check_class_path
 
 ClusterSelectionMethod = Literal["eom", "leaf"]
@@ -28,11 +29,9 @@ ClusteringMethod = Literal["hdbscan", "fast_hdbscan", "kmeans", "labels"]
 OutlierStrategy = Literal["probabilities", "distributions", "c-tf-idf", "embeddings"]
 
 
-__all__ = ["ParamsSection", "CorpusParams", "EmbeddingParams", "EstimatorSpec", "ReductionParams", "ClusteringParams", "OutlierParams", "TopicsParams", "GuidanceParams", "VectorizerParams", "CtfidfParams", "RepresentationParams", "HierarchyParams", "OverTimeParams", "PartitionsParams", "UpdatesParams", "StoreParams", "TrustParams", "PipelineParams", "check_estimators", "validate_section", "unknown_key_message", "ClusterSelectionMethod", "LinkageMethod", "Deduplicate", "Granularity", "UpdateMode", "PreprocessLanguage", "ReductionMethod", "ClusteringMethod", "OutlierStrategy", "SECTION_NAMES"]
+__all__ = ["ParamsSection", "CorpusParams", "EmbeddingParams", "EstimatorSpec", "ReductionParams", "ClusteringParams", "OutlierParams", "TopicsParams", "GuidanceParams", "VectorizerParams", "CtfidfParams", "RepresentationParams", "HierarchyParams", "OverTimeParams", "DocumentMapParams", "ReportParams", "QualityParams", "PartitionsParams", "UpdatesParams", "StoreParams", "TrustParams", "PipelineParams", "check_estimators", "validate_section", "unknown_key_message", "ClusterSelectionMethod", "LinkageMethod", "Deduplicate", "Granularity", "UpdateMode", "PreprocessLanguage", "ReductionMethod", "ClusteringMethod", "OutlierStrategy", "SECTION_NAMES"]
 
 
-class ParamsSection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CorpusParams(ParamsSection):
@@ -220,13 +219,20 @@ class CtfidfParams(ParamsSection):
 
 
 class RepresentationParams(ParamsSection):
-    """Topic words, names and representative documents."""
+    """Topic words, names and representative documents.
+
+    ``quality`` also computes NPMI coherence, diversity, outlier share and the
+    topic count (the ``quality`` section's checks read them); it tokenizes the
+    corpus once more, so ``TopicModel`` (which BERTopic users call in loops)
+    leaves it to ``topic_quality()``.
+    """
 
     top_n_words: int = Field(default=10, ge=1, le=100)
     nr_repr_docs: int = Field(default=3, ge=1)
     nr_repr_samples: int = Field(default=500, ge=1)
     name_words: int = Field(default=4, ge=1)
     aspects: dict[str, Any] = Field(default_factory=dict)
+    quality: bool = True
 
     @field_validator("aspects")
     @classmethod
@@ -330,6 +336,9 @@ class PipelineParams(ParamsSection):
     representation: RepresentationParams = RepresentationParams()
     hierarchy: HierarchyParams = HierarchyParams()
     over_time: OverTimeParams = OverTimeParams()
+    document_map: DocumentMapParams = DocumentMapParams()
+    report: ReportParams = ReportParams()
+    quality: QualityParams = QualityParams()
     partitions: PartitionsParams = PartitionsParams()
     updates: UpdatesParams = UpdatesParams()
     store: StoreParams = StoreParams()

@@ -6,7 +6,9 @@ arrays ``.npy`` (memory-mapped on read).
 
 from __future__ import annotations
 
+import html
 import json
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -70,16 +72,65 @@ def read_manifest(folder: Path) -> dict:
     return json.loads((folder / MANIFEST).read_text())
 
 
-def markdown_table(frame: pd.DataFrame, max_rows: int = 10) -> str:
-    """A small markdown preview (Dagster renders it in the asset's metadata)."""
+CELL_CHARS = 200  # a representative document's first lines, not its first words
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]~|"})  # shown as typed, not markdown
+
+
+def markdown_table(frame: pd.DataFrame, max_rows: int = 10, *, max_chars: int = CELL_CHARS) -> str:
+    """A small markdown preview (Dagster renders it in the asset's metadata).
+
+    Each cell is one line of at most ``max_chars`` characters, numbers rounded and timestamps to the
+    second (``format_value``); a document's ``|``, newline, markdown or HTML is shown as text, so the
+    table stays a table and nothing in a document becomes markup.
+    """
     shown = frame.head(max_rows)
-    header = "| " + " | ".join(map(str, shown.columns)) + " |"
+    header = "| " + " | ".join(_cell(column, max_chars) for column in shown.columns) + " |"
     rule = "|" + "---|" * len(shown.columns)
-    body = ["| " + " | ".join(_cell(value) for value in row) + " |"
+    body = ["| " + " | ".join(_cell(value, max_chars) for value in row) + " |"
             for row in shown.itertuples(index=False)]
     return "\n".join([header, rule, *body])
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None or (isinstance(value, float) and value != value) or value is pd.NA else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")[:80]
+def is_empty(value: object) -> bool:
+    """None, a blank string, NaN, NaT or pd.NA: nothing to show."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    if isinstance(value, str | bytes | dict | list | tuple | set | np.ndarray):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def round_number(value: float) -> float | int:
+    """4 significant digits, whole numbers of 10,000 and more to the unit: what a reader compares."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return value
+    if abs(value) >= 1e4:
+        return round(value)
+    return float(f"{value:.4g}")
+
+
+def format_value(value: object) -> str:
+    """One value as short plain text: rounded numbers, timestamps to the second, lists joined."""
+    if isinstance(value, np.ndarray | list | tuple):
+        return ", ".join(format_value(item) for item in value)
+    if is_empty(value):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value)).lower()
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, float | np.floating):
+        return str(round_number(float(value)))
+    if isinstance(value, pd.Timestamp | datetime):
+        return pd.Timestamp(value).isoformat(timespec="seconds")
+    return str(value)
+
+
+def _cell(value: object, max_chars: int) -> str:
+    text = " ".join(format_value(value).split())  # newlines and tabs would end the table row
+    if len(text) > max_chars:
+        text = text[: max_chars - 1].rstrip() + "…"
+    return html.escape(text, quote=False).translate(_MARKDOWN_SPECIAL)

@@ -45,6 +45,8 @@ class StageOutcome:
 def section_params(stage: Stage, params: PipelineParams) -> dict[str, Any]:
     """The params a stage's output depends on: its own section (resolved) plus any extra sections by name."""
     used = params.section(stage.section).model_dump(mode="json") if stage.section else {}
+    if stage.section_fields is not None:
+        used = {name: used[name] for name in stage.section_fields}
     for extra in stage.extra_sections:
         used[extra] = params.section(extra).model_dump(mode="json")
     return used

@@ -90,6 +90,8 @@ def view_statements(store: StageStore, inputs: dict[str, list[Path]]) -> list[st
         f"FROM {parquet([r.topics_file for r in representations])}",
         "CREATE OR REPLACE VIEW topic_terms AS SELECT topic_id, aspect, rank, term, weight "
         f"FROM {parquet([r.terms_file for r in representations])}",
+        "CREATE OR REPLACE VIEW topic_quality AS SELECT metric, topic_id, value, "
+        f"{_sql_text(representations[0].folder.name)} AS stage_key FROM {parquet([r.quality_file for r in representations])}",
         "CREATE OR REPLACE VIEW topic_hierarchy AS SELECT parent_id, parent_name, left_child_id, right_child_id, "
         f"distance, topic_ids FROM {parquet([h.table_file for h in outputs(HierarchyOutput)])}",
         "CREATE OR REPLACE VIEW topics_over_time AS SELECT topic_id, timestamp, frequency, words "

@@ -14,9 +14,11 @@ checked against the manifest before it is unpickled).
 
 from topic_pipeline.pipeline.stage_outputs.base import FittedModelOutput, StageOutput, concat_frames, stack_vectors
 from topic_pipeline.pipeline.stage_outputs.describe import (
+    DocumentMapOutput,
     HierarchyOutput,
     OverTimeOutput,
     PerClassOutput,
+    ReportOutput,
     RepresentationsOutput,
     WarehouseOutput,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "AssignmentsOutput",
     "ClustersOutput",
     "CtfidfOutput",
+    "DocumentMapOutput",
     "DocumentsOutput",
     "EmbeddingsOutput",
     "FittedModelOutput",
@@ -40,6 +43,7 @@ __all__ = [
     "OverTimeOutput",
     "PerClassOutput",
     "ReducedEmbeddingsOutput",
+    "ReportOutput",
     "RepresentationsOutput",
     "StageOutput",
     "VectorizedBagsOutput",

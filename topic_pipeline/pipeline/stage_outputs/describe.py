@@ -17,7 +17,7 @@ from topic_pipeline.pipeline.stage_outputs.base import StageOutput, concat_frame
 
 @dataclass(frozen=True)
 class RepresentationsOutput(StageOutput):
-    """``topics.parquet``, ``topic_terms.parquet`` and the two figures (HTML)."""
+    """``topics.parquet``, ``topic_terms.parquet``, ``topic_quality.parquet`` and two small pictures (PNG)."""
 
     stage: ClassVar[str] = "topic_representations"
 
@@ -30,23 +30,32 @@ class RepresentationsOutput(StageOutput):
         return outputs.table_path(self.folder, "topic_terms")
 
     @property
-    def topic_words_plot(self) -> Path:
-        return self.folder / "topic_words.html"
+    def quality_file(self) -> Path:
+        return outputs.table_path(self.folder, "topic_quality")
 
     @property
-    def topic_sizes_plot(self) -> Path:
-        return self.folder / "topic_sizes.html"
+    def topic_words_image(self) -> Path:
+        return self.folder / "topic_words.png"
 
-    def write(self, topics: pd.DataFrame, terms: pd.DataFrame) -> None:
-        """``topics``: one row per topic; ``terms``: topic_id, aspect, rank, term, weight."""
+    @property
+    def topic_sizes_image(self) -> Path:
+        return self.folder / "topic_sizes.png"
+
+    def write(self, topics: pd.DataFrame, terms: pd.DataFrame, quality: pd.DataFrame) -> None:
+        """``topics``: one row per topic; ``terms``: topic_id, aspect, rank, term, weight;
+        ``quality``: metric, topic_id (null for corpus-wide values), value."""
         outputs.write_table(self.folder, "topics", topics)
         outputs.write_table(self.folder, "topic_terms", terms)
+        outputs.write_table(self.folder, "topic_quality", quality)
 
     def topics(self) -> pd.DataFrame:
         return outputs.read_table(self.folder, "topics")
 
     def terms(self) -> pd.DataFrame:
         return outputs.read_table(self.folder, "topic_terms")
+
+    def quality(self) -> pd.DataFrame:
+        return outputs.read_table(self.folder, "topic_quality")
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,34 @@ class PerClassOutput(StageOutput):
 
     def read(self) -> pd.DataFrame:
         return outputs.read_table(self.folder, "topics_per_class")
+
+
+@dataclass(frozen=True)
+class DocumentMapOutput(StageOutput):
+    """``document_map.parquet``: doc_id, x, y (the 2-D map of the documents; empty when switched off)."""
+
+    stage: ClassVar[str] = "document_map"
+
+    @property
+    def table_file(self) -> Path:
+        return outputs.table_path(self.folder, "document_map")
+
+    def write(self, table: pd.DataFrame) -> None:
+        outputs.write_table(self.folder, "document_map", table)
+
+    def read(self) -> pd.DataFrame:
+        return outputs.read_table(self.folder, "document_map")
+
+
+@dataclass(frozen=True)
+class ReportOutput(StageOutput):
+    """``report.html``: the whole report in one file (plotly.js inside), opened with a browser alone."""
+
+    stage: ClassVar[str] = "topic_report"
+
+    @property
+    def report_file(self) -> Path:
+        return self.folder / "report.html"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ that is kept in the output's manifest and shown by Dagster.
 
 from __future__ import annotations
 
-from topic_pipeline.pipeline.stages import describe, ingest, modeling, publish
+from topic_pipeline.pipeline.stages import describe, ingest, modeling, publish, views
 from topic_pipeline.pipeline.stages.base import PrepareContext, Stage, StepContext, TimeWindow
 
 __all__ = ["STAGES", "PrepareContext", "Stage", "StepContext", "TimeWindow"]
@@ -38,20 +38,29 @@ STAGES: dict[str, Stage] = {
         Stage("topic_representations", "representation",
               ("documents", "embeddings", "topic_assignments", "vectorized_bags", "ctfidf"),
               describe.compute_representations,
-              "Top words, names, aspects (KeyBERTInspired, MMR, PartOfSpeech or your own model) and representative "
-              "documents per topic.",
-              revision=3),
+              "Top words, names, aspects (KeyBERTInspired, MMR, PartOfSpeech or your own model), representative "
+              "documents and quality (NPMI, diversity) per topic.",
+              revision=4),
         Stage("topic_hierarchy", "hierarchy", ("vectorized_bags", "ctfidf"), describe.compute_hierarchy,
               "Merge tree of the topics: ward linkage on c-TF-IDF distances, merged topics named by their words."),
         Stage("topics_over_time", "over_time", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
               describe.compute_over_time, "Topic words and frequencies per time bin (global and evolution tuning).",
               prepare=describe.prepare_over_time, partitioned=True, reads_previous_window=True),
         Stage("topics_per_class", "over_time", ("documents", "topic_assignments", "vectorized_bags", "ctfidf"),
-              describe.compute_per_class, "Topic words and frequencies per document label (global tuning)."),
+              describe.compute_per_class, "Topic words and frequencies per document label (global tuning).",
+              section_fields=("global_tuning", "top_n_words"), revision=2),
+        Stage("document_map", "document_map", ("documents", "embeddings"), views.compute_document_map,
+              "The documents in 2-D (UMAP of the embeddings), computed once for the documents figures."),
+        Stage("topic_report", "report",
+              ("documents", "embeddings", "topic_assignments", "vectorized_bags", "ctfidf", "topic_representations",
+               "topic_hierarchy", "topics_over_time", "topics_per_class", "document_map"),
+              views.compute_report,
+              "One self-contained HTML page: the topic table, the figures and the quality table; opens offline.",
+              kind="html"),
         Stage("warehouse", None, ("documents", "topic_assignments", "topic_representations", "topic_hierarchy",
                                   "topics_over_time", "topics_per_class"),
               publish.compute_warehouse,
               "DuckDB views over this run's outputs (the DuckDB file is built when the run is published).",
-              revision=2, kind="duckdb"),
+              revision=3, kind="duckdb"),
     )
 }

@@ -16,7 +16,7 @@ from topic_pipeline.params import PipelineParams
 from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.ledger import RunLedger
 from topic_pipeline.pipeline.stage_outputs import DocumentsOutput, EmbeddingsOutput, StageOutput
-from topic_pipeline.pipeline.store import StageStore, atomic_write_bytes
+from topic_pipeline.pipeline.store import StageStore
 
 OutputT = TypeVar("OutputT", bound=StageOutput)
 
@@ -86,15 +86,6 @@ class StepContext:
         """ndarray of shape (n_documents, n_dimensions): the vectors of all partitions, stacked."""
         return EmbeddingsOutput.vectors_of_partitions(self.inputs[EmbeddingsOutput.stage])
 
-    def shared_plotly_js(self) -> str:
-        """URL of the store's one copy of plotly.js, relative to an output folder (<root>/<stage>/<key>/)."""
-        path = self.store.root / "_static" / "plotly.min.js"
-        if not path.exists():  # about 4.6 MB, written once for every figure of the store to share, offline
-            from plotly.offline import get_plotlyjs
-
-            atomic_write_bytes(path, get_plotlyjs().encode())
-        return "../../_static/plotly.min.js"
-
     def input_params(self, stage: str) -> dict[str, Any]:
         """The params an input was computed with (from its manifest), not today's file."""
         return outputs.read_manifest(self.inputs[stage][0])["params"]
@@ -108,7 +99,9 @@ class Stage:
     (e.g. a digest of the corpus content) plus state handed to ``compute``.
     ``partitioned`` stages
     are split by time window when ``partitions.granularity`` is set.
-    ``extra_sections`` are other params sections the output depends on.
+    ``extra_sections`` are other params sections the output depends on;
+    ``section_fields`` the fields of ``section`` it uses when not all of them (the others are
+    neither in its key nor shown as its params).
     ``kind`` is what the output is stored as (Dagster shows it as the asset's kind);
     ``reads_previous_window``: a partitioned stage whose window reads the previous window's
     output (evolution tuning), a dependency of the asset on itself.
@@ -123,5 +116,6 @@ class Stage:
     prepare: Callable[[PrepareContext], tuple[str, Any]] | None = None
     partitioned: bool = False
     extra_sections: tuple[str, ...] = ()
+    section_fields: tuple[str, ...] | None = None
     kind: str = "parquet"
     reads_previous_window: bool = False

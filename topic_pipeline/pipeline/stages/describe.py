@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from topic_pipeline.core.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, topic_tree
 from topic_pipeline.core.over_time import bin_timestamps, topics_per_group
+from topic_pipeline.core.quality import corpus_tokens, topic_quality
 from topic_pipeline.core.topic_ids import topic_sizes
 from topic_pipeline.core.topic_words import representative_documents, topic_name
 from topic_pipeline.core.vectorize import make_vectorizer
@@ -27,7 +28,7 @@ from topic_pipeline.pipeline.stage_outputs import (
 )
 from topic_pipeline.pipeline.stages.base import PrepareContext, StepContext
 from topic_pipeline.pipeline.stages.modeling import sentence_encoder
-from topic_pipeline.plots import stage_figures
+from topic_pipeline.plots import static_images
 from topic_pipeline.representation.describe import main_words_and_aspects
 
 
@@ -52,15 +53,8 @@ def compute_representations(ctx: StepContext) -> dict[str, Any]:
         trusted_modules=ctx.params.trust.trusted_modules)
     words = [main[int(t)] for t in topic_ids]
     representative = representative_documents(
-        topics,
-        topic_ids,
-        bags.doc_term_counts,
-        weights,
-        idf,
-        reduce_frequent_words=reduce_frequent_words,
-        n_samples=settings.nr_repr_samples,
-        n_docs=settings.nr_repr_docs,
-    )
+        topics, topic_ids, bags.doc_term_counts, weights, idf, reduce_frequent_words=reduce_frequent_words,
+        n_samples=settings.nr_repr_samples, n_docs=settings.nr_repr_docs)
     sizes = topic_sizes(topics)
     zeroshot_names = _zeroshot_names(assignments)
     topic_rows = pd.DataFrame(
@@ -81,15 +75,44 @@ def compute_representations(ctx: StepContext) -> dict[str, Any]:
          for t, w in by_topic.items() for rank, (word, weight) in enumerate(w)],
         columns=["topic_id", "aspect", "rank", "term", "weight"],
     )
+    quality = _quality(ctx, docs["text"].tolist(), topics, words) if settings.quality else NO_QUALITY
     out = RepresentationsOutput(ctx.out)
-    out.write(topic_rows, term_rows)
+    out.write(topic_rows, term_rows, quality)
     return {
         "rows": len(topic_rows),
         "term_rows": len(term_rows),
         "aspects": ", ".join(["Main", *aspects]),
-        "preview_md": outputs.markdown_table(topic_rows[["topic_id", "size", "name"]], 15),
-        **_write_figures(ctx, out, term_rows, topic_rows),
+        "largest_topics_md": _largest_topics(topic_rows),
+        **quality_metadata(quality),
+        **_write_pictures(out, term_rows, topic_rows),
     }
+
+
+NO_QUALITY = pd.DataFrame({"metric": pd.Series([], dtype=str), "topic_id": pd.Series([], dtype="Int64"),
+                           "value": pd.Series([], dtype=float)})
+
+
+def _quality(ctx: StepContext, texts: list[str], topics, words: list[list[tuple[str, float]]]) -> pd.DataFrame:
+    """NPMI, diversity, outlier share and topic count of these topics on the corpus's own tokens."""
+    vectorizer_params = VectorizerParams(**ctx.input_params("vectorized_bags"))
+    top_words = {int(t): [word for word, _ in w] for t, w in zip(ctx.input(VectorizedBagsOutput).topic_ids(), words,
+                                                                  strict=True)}
+    return topic_quality(top_words, corpus_tokens(texts, make_vectorizer(vectorizer_params),
+                                                  vectorizer_params.language), topics)
+
+
+def quality_metadata(quality: pd.DataFrame) -> dict[str, float]:
+    """The corpus-wide values as ``quality_<metric>`` (what the asset checks read)."""
+    overall = quality.loc[quality["topic_id"].isna()]
+    return {f"quality_{row.metric}": int(row.value) if row.metric == "topics" else float(row.value)
+            for row in overall.itertuples() if row.value == row.value}  # NaN (no topic with two words): left out
+
+
+def _largest_topics(topic_rows: pd.DataFrame, shown: int = 10) -> str:
+    """The largest topics with their words, outliers last."""
+    frame = topic_rows.assign(words=[", ".join(w for w in words if w) for words in topic_rows["representation"]])
+    frame = frame.assign(outliers=frame["topic_id"] == -1).sort_values(["outliers", "size"], ascending=[True, False])
+    return outputs.markdown_table(frame[["topic_id", "size", "name", "words"]], shown)
 
 
 def _zeroshot_names(assignments: AssignmentsOutput) -> dict[int, str]:
@@ -100,14 +123,11 @@ def _zeroshot_names(assignments: AssignmentsOutput) -> dict[int, str]:
     return dict(zip(names["topic_id"].astype(int), names["name"].astype(str), strict=True))
 
 
-def _write_figures(ctx: StepContext, out: RepresentationsOutput, term_rows: pd.DataFrame, topic_rows: pd.DataFrame
-                   ) -> dict[str, str]:
-    """The topic words and sizes figures (sharing the store's plotly.js); their file names for the metadata."""
-    plotly_js = ctx.shared_plotly_js()
-    stage_figures.write_html(stage_figures.topic_words_figure(term_rows, topic_rows), out.topic_words_plot,
-                             plotly_js=plotly_js)
-    stage_figures.write_html(stage_figures.topic_sizes_figure(topic_rows), out.topic_sizes_plot, plotly_js=plotly_js)
-    return {"topic_words_plot_file": out.topic_words_plot.name, "topic_sizes_plot_file": out.topic_sizes_plot.name}
+def _write_pictures(out: RepresentationsOutput, term_rows: pd.DataFrame, topic_rows: pd.DataFrame) -> dict[str, str]:
+    """Small static pictures for the Dagster UI (the interactive figures are the report's)."""
+    out.topic_words_image.write_bytes(static_images.topic_words_png(term_rows, topic_rows))
+    out.topic_sizes_image.write_bytes(static_images.topic_sizes_png(topic_rows))
+    return {"topic_words_image": out.topic_words_image.name, "topic_sizes_image": out.topic_sizes_image.name}
 
 
 def compute_hierarchy(ctx: StepContext) -> dict[str, Any]:
@@ -131,7 +151,7 @@ def compute_hierarchy(ctx: StepContext) -> dict[str, Any]:
     text = topic_tree(tree)
     out.write(tree, text)
     shown = "\n".join(text.splitlines()[:40])
-    return {"rows": len(tree), "tree_md": f"```\n{shown}\n```", "tree_file": out.tree_file.name}
+    return {"rows": len(tree), "merge_tree_md": f"```\n{shown}\n```", "tree_text_file": out.tree_file.name}
 
 
 def _grouped_topics(ctx: StepContext, docs: pd.DataFrame, groups: pd.Series, *, evolution_tuning: bool,
@@ -192,8 +212,13 @@ def compute_over_time(ctx: StepContext) -> dict[str, Any]:
     table = table.rename(columns={"group": "timestamp"})
     table["timestamp"] = pd.to_datetime(table["timestamp"], utc=True)
     OverTimeOutput(ctx.out).write(table, last_rows)
+    note = (f"None of the {len(docs)} documents has a timestamp, so there are no topics over time: set "
+            "corpus.timestamp_column or give the corpus a 'timestamp' column." if len(docs) and undated == len(docs)
+            else None)
+    if note:
+        ctx.log.warning("topics_over_time: %s", note)
     return {"rows": len(table), "bins": int(table["timestamp"].nunique()), "undated_documents": undated,
-            "preview_md": outputs.markdown_table(table.sort_values("frequency", ascending=False), 10)}
+            "note": note, "preview_md": outputs.markdown_table(table.sort_values("frequency", ascending=False), 10)}
 
 
 def compute_per_class(ctx: StepContext) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from topic_pipeline.core.clustering import assign_clusters, fit_clusterer, is_hdbscan
 from topic_pipeline.core.ctfidf import ctfidf_weights
@@ -297,6 +298,7 @@ def compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
         "rows": len(assigned),
         "topics": int(len([t for t in sizes if t != -1])),
         "outliers": int(sizes.get(-1, 0)),
+        "outlier_share": round(int(sizes.get(-1, 0)) / max(len(topics), 1), 4),
         "topics_before_reduction": reduced_from,
         "outliers_reassigned": outliers_before - int(sizes.get(-1, 0)),
         "preview_md": outputs.markdown_table(size_table.sort_values("size", ascending=False), 10),
@@ -322,4 +324,16 @@ def compute_ctfidf(ctx: StepContext) -> dict[str, Any]:
     idf, weights = ctfidf_weights(bags.topic_term_counts(), bags.vocabulary(), ctx.params.ctfidf,
                                   ctx.params.guidance.seed_topic_list)
     CtfidfOutput(ctx.out).write(idf, weights)
-    return {"rows": int(weights.shape[0]), "terms": int(weights.shape[1]), "nonzero": int(weights.nnz)}
+    return {"rows": int(weights.shape[0]), "terms": int(weights.shape[1]), "nonzero": int(weights.nnz),
+            "top_terms_md": _top_terms(weights, bags.topic_ids(), bags.vocabulary())}
+
+
+def _top_terms(weights: sp.csr_matrix, topic_ids: np.ndarray, vocabulary: np.ndarray, shown: int = 10,
+               n_terms: int = 8) -> str:
+    """The heaviest terms of the first topics, as a markdown table (a preview: ties in any order)."""
+    rows = []
+    for row, topic_id in list(enumerate(topic_ids.tolist()))[:shown + 1]:
+        line = weights.getrow(row)
+        order = np.argsort(-line.data, kind="stable")[:n_terms]
+        rows.append((int(topic_id), ", ".join(f"{vocabulary[line.indices[i]]} ({line.data[i]:.3g})" for i in order)))
+    return outputs.markdown_table(pd.DataFrame(rows, columns=["topic_id", "top terms (c-TF-IDF)"]), shown + 1)
