@@ -90,15 +90,16 @@ def section_model(section: str) -> type[BaseModel]:
     return PipelineParams.model_fields[section].annotation
 
 
-def section_config_schema(section: str | None) -> dg.Field:
-    """The config schema of a stage whose params section is ``section`` (None: an empty one, nothing to set)."""
+def section_config_schema(section: str | None, section_fields: tuple[str, ...] | None = None) -> dg.Field:
+    """The config schema of a stage whose params section is ``section`` (None: an empty one, nothing to set);
+    only its ``section_fields`` when the stage reads just those (an override of another would be ignored)."""
     if section is None:
         return dg.Field(dg.Shape({}), is_required=False, description="This stage has no params section to override.")
     model = section_model(section)
     fields = {
         name: dg.Field(config_type(info.annotation), is_required=False,
                        description=field_description(model, name, info))
-        for name, info in model.model_fields.items()
+        for name, info in model.model_fields.items() if section_fields is None or name in section_fields
     }
     summary = inspect.cleandoc(model.__doc__ or "").split("\n\n")[0].replace("\n", " ").replace("``", "`")
     return dg.Field(

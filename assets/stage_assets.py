@@ -20,7 +20,7 @@ from assets.partitions import time_partitions, window_for
 from assets.quality_checks import quality_check_results, quality_check_specs
 from assets.run_config import section_config_schema
 from resources import PipelineResource
-from topic_pipeline.errors import TopicPipelineError
+from topic_pipeline.errors import ParamsError, TopicPipelineError
 from topic_pipeline.params import PipelineParams
 from topic_pipeline.pipeline.runner import (
     finish_step,
@@ -112,7 +112,7 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         partitions_def=partitions,
         # every asset single-run when partitioned: one run (and one global refit) covers a whole range
         backfill_policy=dg.BackfillPolicy.single_run() if pipeline_partitions is not None else None,
-        config_schema=section_config_schema(stage.section),
+        config_schema=section_config_schema(stage.section, stage.section_fields),
         check_specs=quality_check_specs(stage.name),
     )
     def stage_asset(context: dg.AssetExecutionContext, pipeline: PipelineResource) -> dg.MaterializeResult:
@@ -120,6 +120,10 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
         try:
             run_params = pipeline.load_params()
             overrides = dict(context.op_config or {})
+            unused = sorted(set(overrides) - set(stage.section_fields or overrides))
+            if unused:
+                raise ParamsError(f"run config of {stage.name}: {stage.name} does not read {stage.section}."
+                                  f"{unused[0]}; it reads only {', '.join(stage.section_fields)}.")
             if overrides and stage.section:
                 run_params = run_params.with_overrides(stage.section, overrides, origin=f"run config of {stage.name}")
             windows = ([window_for(partitions, key) for key in sorted(context.partition_keys)]

@@ -139,6 +139,8 @@ def test_the_launchpad_lists_the_section_fields_typed_optional_and_documented():
     assert method.config_type.given_name == "String" and "One of: eom, leaf." in method.description
     assert fields["min_samples"].config_type.key.startswith("Noneable")
     assert not schema.is_required and "params section 'clustering'" in schema.description
+    per_class = _asset("topics_per_class").op.config_field  # only the over_time fields it reads
+    assert set(per_class.config_type.fields) == {"global_tuning", "top_n_words"}
     nothing = _asset("warehouse").op.config_field  # a stage without a section takes no config
     assert nothing.config_type.fields == {} and not nothing.is_required
 

@@ -69,6 +69,12 @@ def test_npmi_equals_gensim_c_npmi_on_newsgroups(limit, vectorizer):
     table = topic_quality(dict(enumerate(topics)), iter(tokens), np.zeros(limit, dtype=int))
     corpus = table[(table["metric"] == "npmi") & table["topic_id"].isna()]["value"].item()
     assert corpus == pytest.approx(float(np.mean(theirs)), abs=1e-6)  # gensim's get_coherence: mean over topics
+    # unknown words are left out before the first 10 are taken: an unknown third word of 12 keeps 10 known
+    # words (alone: gensim's value for one topic also moves with the other topics' words, ours does not)
+    longer = label_topics(texts, posts["label"].tolist(), CountVectorizer(**vectorizer), 11)[1]
+    longer = longer[:2] + ["notawordeither"] + longer[2:]
+    np.testing.assert_allclose(topic_npmi(tokens, [longer]), gensim_npmi(tokens, [longer]), rtol=0, atol=1e-6)
+    assert topic_npmi(tokens, [longer]) != pytest.approx(topic_npmi(tokens, [longer[:10]]))
 
 
 # Each case: tokens, topics, window size, why

@@ -11,12 +11,10 @@ from sklearn.feature_extraction.text import CountVectorizer
 from topic_pipeline import TopicModel
 from topic_pipeline.core.quality import corpus_tokens
 from topic_pipeline.errors import ModelArgumentError, NotFittedError
-from topic_pipeline.model.quality import QualityMethods
 
 LIMIT = 400
 
-# the lead adds the mixin to TopicModel's bases; until then a subclass carries it
-Model = TopicModel if issubclass(TopicModel, QualityMethods) else type("Model", (QualityMethods, TopicModel), {})
+Model = TopicModel
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from topic_pipeline.pipeline.store import StageStore
 from topic_pipeline.pipeline.warehouse import query
 
 N_DOCS = 400
+HOSTILE_LABEL = "<b>bold</b><img src=x onerror=alert(3)>"
 HOSTILE = ['<script>alert(1)</script> about space and orbit and nasa launches',
            '"><img src=x onerror=alert(1)> about space and orbit and nasa rockets']
 
@@ -46,6 +47,7 @@ def corpus(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report_corpus")
     posts = pd.read_parquet(NEWSGROUPS).iloc[:N_DOCS].reset_index(drop=True)
     posts.loc[:1, "text"] = HOSTILE
+    posts.loc[:40, "label"] = HOSTILE_LABEL  # labels reach the per-class figure's ticks
     posts["timestamp"] = pd.date_range("2024-01-01", periods=N_DOCS, freq="6h", tz="UTC")
     posts.to_parquet(folder / "posts.parquet")
     np.save(folder / "vectors.npy", np.load(NEWSGROUPS_EMBEDDINGS, mmap_mode="r")[:N_DOCS])
@@ -71,7 +73,7 @@ def test_report_is_one_file_with_the_stored_topics_and_figures(run):
     for expected in ("Documents", "barchart", "Hierarchy", "Similarity", "over time", "per class"):
         assert expected.lower() in titles.lower(), (expected, titles)
     # nothing a document holds becomes markup: only escaped copies of the hostile texts are in the page
-    assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "<script>alert(1)" not in page and "<img src=x" not in page and "<b>bold" not in page
     assert re.search(r"(&lt;|\\u003c|\\u0026lt;)script(&gt;|\\u003e|\\u0026gt;)alert\(1\)", page)
 
 
@@ -141,3 +143,14 @@ def test_report_of_a_real_run_draws_in_a_browser_offline_and_runs_no_document(ru
     assert len(screenshot.getcolors(maxcolors=1 << 20) or []) > 50  # not a blank page
     # the hostile posts are in the documents map, escaped (plotly shows the entities as the characters)
     assert '"&gt;&lt;img src=x onerror=alert(1)&gt;' in page.evaluations["hover"]
+
+
+def test_switched_off_map_and_report_say_so_instead_of_failing(run, corpus):
+    store, _, _ = run
+    no_map = _run(_params(*corpus, document_map={"enabled": False}), store, "no-map")
+    assert no_map["document_map"].metadata["rows"] == 0
+    page = ReportOutput(no_map["topic_report"].output_dir).report_file.read_text()
+    assert "No documents map" in page and "Documents and topics" not in no_map["topic_report"].metadata["figures"]
+    no_report = _run(_params(*corpus, report={"enabled": False}), store, "no-report")
+    assert not ReportOutput(no_report["topic_report"].output_dir).report_file.exists()
+    assert "report.enabled is false" in no_report["topic_report"].metadata["note"]

@@ -21,7 +21,6 @@ from sklearn.metrics.pairwise import cosine_similarity
 from topic_pipeline import TopicModel
 from topic_pipeline.core.hierarchy import topic_linkage
 from topic_pipeline.errors import ModelArgumentError, NotFittedError, StageInputError
-from topic_pipeline.model.topic_figures import TopicFigures
 from topic_pipeline.plots.barchart import BAR_COLORS, topic_barchart
 from topic_pipeline.plots.dendrogram import (
     linkage_from_hierarchy,
@@ -35,7 +34,7 @@ from topic_pipeline.plots.term_rank import term_rank_figure
 from topic_pipeline.plots.topics_over_time import LINE_COLORS, topics_over_time_figure
 from topic_pipeline.plots.topics_per_class import topics_per_class_figure
 
-Model = TopicModel if issubclass(TopicModel, TopicFigures) else type("Model", (TopicFigures, TopicModel), {})
+Model = TopicModel
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 WORDS = {  # hand-made topics: word weights fall with rank

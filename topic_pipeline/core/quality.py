@@ -12,7 +12,8 @@ coherence="c_npmi", topn=10)``, the measure BERTopic's evaluation reports, compu
   occurrence is still inside (``WordOccurrenceAccumulator._slide_window``); we count the same windows, so the
   values agree to rounding;
 - per pair ``log((P(a,b) + eps) / (P(a) P(b))) / -log(P(a,b) + eps)`` with eps = 1e-12, averaged over all
-  pairs of a topic's top words that occur in the corpus (s_one_one); the corpus value is the mean over topics.
+  pairs of a topic's top words that occur in the corpus (s_one_one); the corpus value is the mean over the
+  topics that have one (gensim's ``get_coherence`` is NaN as soon as one topic has fewer than two words).
 
 Gensim visits every window in Python (about a minute on 20 Newsgroups). Here each occurrence of a topic word
 becomes the run of windows in which gensim sees it, runs of a word are merged, and a pair's co-occurrence is
@@ -201,10 +202,10 @@ def npmi(together: np.ndarray, first: np.ndarray, second: np.ndarray, n_windows:
 
 def topic_npmi(token_lists: Iterable[Sequence[str]], topics: Sequence[Sequence[str]], *,
                top_n: int = TOP_N, window_size: int = WINDOW_SIZE) -> np.ndarray:
-    """NPMI coherence of each topic's first ``top_n`` words, ndarray of shape (n_topics,).
+    """NPMI coherence of each topic's first ``top_n`` words that occur in the corpus, ndarray of shape (n_topics,).
 
-    Words that never occur in ``token_lists`` are left out, as gensim's ``CoherenceModel`` leaves out words
-    its dictionary lacks; a topic with fewer than two words left is NaN. ``token_lists`` is read once.
+    Words that never occur in ``token_lists`` are left out before the first ``top_n`` are taken, as gensim's
+    ``CoherenceModel`` leaves out words its dictionary lacks; a topic with fewer than two words left is NaN. ``token_lists`` is read once.
 
     Raises
     ------
@@ -214,12 +215,12 @@ def topic_npmi(token_lists: Iterable[Sequence[str]], topics: Sequence[Sequence[s
     for name, value in (("top_n", top_n), ("window_size", window_size)):
         if value < 1:
             raise ParamsError(f"Topic quality's {name} must be at least 1, got {value}.")
-    heads = [list(words)[:top_n] for words in topics]
-    vocabulary = list(dict.fromkeys(word for words in heads for word in words))
+    # gensim drops the words its dictionary lacks first, then takes the first top_n of what is left
+    vocabulary = list(dict.fromkeys(word for words in topics for word in words))
     runs = window_runs(token_lists, vocabulary, window_size)
     seen = runs.occurrences()
     position = {word: i for i, word in enumerate(vocabulary)}
-    usable = [[position[word] for word in words if seen[position[word]] > 0] for words in heads]
+    usable = [[position[word] for word in words if seen[position[word]] > 0][:top_n] for words in topics]
     pairs = np.array([(ids[i], ids[j]) for ids in usable for i in range(len(ids)) for j in range(i + 1, len(ids))],
                      dtype=np.int64).reshape(-1, 2)
     unique, inverse = np.unique(np.sort(pairs, axis=1), axis=0, return_inverse=True)

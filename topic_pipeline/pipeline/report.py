@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from topic_pipeline.errors import StoreError
+from topic_pipeline.errors import StageInputError, StoreError
 from topic_pipeline.params import PipelineParams
 from topic_pipeline.pipeline import report_figures
 from topic_pipeline.pipeline.stage_outputs import (
@@ -58,7 +58,11 @@ def read_report_data(inputs: dict[str, list[Path]]) -> report_figures.ReportData
 
     docs = DocumentsOutput.read_partitions(inputs["documents"], ["doc_id", "text", "timestamp", "label"])
     assigned = AssignmentsOutput(one("topic_assignments")).read(["doc_id", "topic_id"])
-    topics = assigned.set_index("doc_id")["topic_id"].reindex(docs["doc_id"]).fillna(-1).astype(np.int64).to_numpy()
+    topics = assigned.set_index("doc_id")["topic_id"].reindex(docs["doc_id"])
+    if topics.isna().any():
+        raise StageInputError(f"{int(topics.isna().sum())} documents have no topic in topic_assignments "
+                              f"(e.g. {topics.index[topics.isna()][0]!r}): the outputs are not of one run.")
+    topics = topics.astype(np.int64).to_numpy()
     representations = RepresentationsOutput(one("topic_representations"))
     bags, ctfidf = VectorizedBagsOutput(one("vectorized_bags")), CtfidfOutput(one("ctfidf"))
     quality = representations.quality() if representations.quality_file.exists() else None

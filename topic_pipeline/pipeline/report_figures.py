@@ -47,10 +47,12 @@ class ReportData:
         return dict(zip(self.topic_table["topic_id"].astype(int), self.topic_table["size"].astype(int), strict=True))
 
     def topic_vectors(self) -> np.ndarray | None:
-        """Mean document embedding per topic in ``topic_ids`` order (BERTopic's ``topic_embeddings_``)."""
+        """Mean document embedding per topic, row i for ``topic_ids[i]`` (BERTopic's ``topic_embeddings_``)."""
         if self.embeddings is None or len(self.embeddings) != len(self.topics):
             return None
-        return topic_embeddings(self.embeddings, self.topics)
+        means = dict(zip(np.unique(self.topics).tolist(), topic_embeddings(self.embeddings, self.topics), strict=True))
+        return np.vstack([means[int(t)] for t in self.topic_ids]) if set(self.topic_ids.tolist()) <= set(means) \
+            else None
 
 
 def mapped_documents(data: ReportData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
@@ -79,6 +81,7 @@ def report_sections(data: ReportData, settings: ReportParams) -> tuple[list[Sect
 
 
 ANNOTATED_TOPICS = 20
+BARCHART_TOPICS = 32  # eight rows of four small charts: more would be a wall of bars
 HOVER_CHARS = 300  # a document's hover text in the report: enough to recognise it, and the file stays small
 
 
@@ -121,7 +124,7 @@ def barchart_figure(data: ReportData, settings: ReportParams) -> tuple[Any, str 
     from topic_pipeline.plots.barchart import topic_barchart
     from topic_pipeline.plots.selection import select_topics
 
-    shown = select_topics(_by_size(data), None, min(settings.top_n_topics or 8, 8 * 4))
+    shown = select_topics(_by_size(data), None, min(settings.top_n_topics or BARCHART_TOPICS, BARCHART_TOPICS))
     if not shown:
         return None, "No topic words: every document is an outlier."
     return topic_barchart(shown, data.topic_words(), n_words=settings.n_words), None

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from topic_pipeline.plots.common import escape_text
 from topic_pipeline.plots.topics_over_time import LINE_COLORS, check_columns, unit_norm, word_hover
 
 PER_CLASS_COLUMNS = ("Topic", "Words", "Frequency", "Class")
@@ -42,7 +43,8 @@ def topics_per_class_figure(table: pd.DataFrame, topics: Sequence[int], labels: 
     for index, topic in enumerate(int(t) for t in topics):
         rows = table.loc[table["Topic"] == topic]
         frequency = unit_norm(rows["Frequency"].to_numpy()) if normalize_frequency else rows["Frequency"]
-        figure.add_trace(go.Bar(y=rows["Class"], x=frequency, visible=True if index == 0 else "legendonly",
+        classes = [escape_text(c) for c in rows["Class"]]  # labels come from the corpus: shown as text
+        figure.add_trace(go.Bar(y=classes, x=frequency, visible=True if index == 0 else "legendonly",
                                 marker_color=LINE_COLORS[index % len(LINE_COLORS)], hoverinfo="text",
                                 name=labels.get(topic, f"Topic {topic}"), orientation="h",
                                 hovertext=word_hover(topic, rows["Words"])))

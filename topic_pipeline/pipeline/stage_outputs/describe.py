@@ -13,6 +13,7 @@ import scipy.sparse as sp
 
 from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.stage_outputs.base import StageOutput, concat_frames
+from topic_pipeline.plots.report_page import write_report_page
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,9 @@ class ReportOutput(StageOutput):
     @property
     def report_file(self) -> Path:
         return self.folder / "report.html"
+
+    def write(self, page: str) -> None:
+        write_report_page(page, self.report_file)
 
 
 @dataclass(frozen=True)

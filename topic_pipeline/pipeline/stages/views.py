@@ -16,6 +16,7 @@ from topic_pipeline.pipeline import report
 from topic_pipeline.pipeline.stage_outputs import DocumentMapOutput, ReportOutput
 from topic_pipeline.pipeline.stages.base import StepContext
 
+REPORT_INPUTS = report.REPORT_INPUTS
 MIN_MAP_DOCUMENTS = 4  # UMAP needs a few neighbours; fewer documents get no map
 
 
@@ -26,8 +27,8 @@ def compute_document_map(ctx: StepContext) -> dict[str, Any]:
     if not settings.enabled or len(doc_ids) < MIN_MAP_DOCUMENTS:
         reason = "document_map.enabled is false" if not settings.enabled else f"only {len(doc_ids)} documents"
         ctx.log.info("document_map: no map (%s)", reason)
-        out.write(pd.DataFrame({"doc_id": pd.Series([], dtype=doc_ids.dtype), "x": np.float32(0)[:0],
-                                "y": np.float32(0)[:0]}))
+        out.write(pd.DataFrame({"doc_id": pd.Series([], dtype=doc_ids.dtype), "x": np.zeros(0, dtype=np.float32),
+                                "y": np.zeros(0, dtype=np.float32)}))
         return {"rows": 0, "note": f"No document map: {reason}."}
     from topic_pipeline.core.document_map import reduce_to_2d
 
@@ -48,7 +49,7 @@ def compute_report(ctx: StepContext) -> dict[str, Any]:
         return {"rows": 0, "note": "No report: report.enabled is false."}
     out = ReportOutput(ctx.out)
     built = report.build_report(ctx.inputs, ctx.params)
-    out.report_file.write_text(built.html, encoding="utf-8")
+    out.write(built.html)
     pictures = report.write_pictures(built, ctx.out)
     return {
         "rows": built.topic_count,
