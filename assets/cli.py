@@ -96,7 +96,15 @@ The results are in {database_path(store).resolve()} (DuckDB; the stage outputs u
 Next:
   topic-pipeline sql "select topic_id, size, name from topics order by size desc limit 10"
   topic-pipeline report --open    one HTML page of the topics and their figures, opens offline
-  dg dev                          the Dagster UI: assets, their previews and quality checks""")
+  {_dg_dev_hint()}""")
+
+
+def _dg_dev_hint() -> str:
+    """``dg dev``, and how to make this run show there: without DAGSTER_HOME the run's history was not kept."""
+    if os.environ.get("DAGSTER_HOME"):
+        return "dg dev                          the Dagster UI: assets, their previews and quality checks"
+    return ("DAGSTER_HOME=$PWD/.dagster_home dg dev   the Dagster UI (set DAGSTER_HOME for `topic-pipeline run` "
+            "too,\n                                  so its runs show there)")
 
 
 def _print_outcomes(result: Any, partition_range: str | None) -> None:

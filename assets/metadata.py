@@ -33,12 +33,18 @@ MAX_INLINE_IMAGE_BYTES = 200_000  # the picture goes into the event log with eve
 
 
 def used_params(stage: Stage | None, params: dict[str, Any]) -> dict[str, Any]:
-    """The params a stage reads: its section's ``section_fields`` (when it declares them) and extra sections."""
+    """The params a stage reads, as shown: its section's ``section_fields`` (when it declares them) and extra
+    sections, options left unset (None) left out so the UI does not list a column of nulls."""
     fields = getattr(stage, "section_fields", None) if stage is not None else None
-    if fields is None:
-        return params
-    keep = set(fields) | set(stage.extra_sections)
-    return {name: value for name, value in params.items() if name in keep}
+    keep = None if fields is None else set(fields) | set(stage.extra_sections)
+    return {name: _without_unset(value) for name, value in params.items()
+            if (keep is None or name in keep) and value is not None}
+
+
+def _without_unset(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_unset(item) for key, item in value.items() if item is not None}
+    return value
 
 
 def image_markdown(path: Path, title: str) -> str:

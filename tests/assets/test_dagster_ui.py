@@ -74,6 +74,10 @@ def test_topics_per_class_shows_only_the_over_time_settings_it_uses(tmp_path):
     assert metadata["params_used"].value == {"global_tuning": True, "top_n_words": 10}
     # a stage using its whole section shows all of it
     assert outcome_metadata(_outcome(tmp_path, stage="topics_over_time", params=params))["params_used"].value == params
+    # options left unset are not listed as nulls, also inside an extra section
+    unset = {"min_samples": None, "min_cluster_size": 10, "guidance": {"seed_topic_list": None, "zeroshot_min_similarity": 0.7}}
+    assert outcome_metadata(_outcome(tmp_path, stage="clusters", params=unset))["params_used"].value == {
+        "min_cluster_size": 10, "guidance": {"zeroshot_min_similarity": 0.7}}
     asset = next(a for a in build_stage_assets(PipelineParams()) if a.key.to_user_string() == "topics_per_class")
     assert set(asset.specs_by_key[asset.key].metadata["params"].value) == {"global_tuning", "top_n_words"}
 

@@ -293,7 +293,7 @@ def test_custom_labels_and_aspects_label_every_figure(fitted):
     assert list(aspect.data[0].x) == [short_label(t, alt[t]) for t in largest(model, 3)]
     assert with_aspect.visualize_term_rank(custom_labels="Alt").data[0].hovertext == \
         "-1_" + "_".join(w for w, _ in alt[-1][:3])
-    with pytest.raises(ModelArgumentError, match="custom_labels='KeyBERT' names no aspect of this model"):
+    with pytest.raises(ModelArgumentError, match="custom_labels='KeyBERT' is not an aspect of this model"):
         with_aspect.visualize_barchart(custom_labels="KeyBERT")
 
 

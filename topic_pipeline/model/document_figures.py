@@ -17,7 +17,9 @@ import pandas as pd
 
 from topic_pipeline.core.document_map import reduce_to_2d, reduce_topics_to_2d
 from topic_pipeline.errors import ModelArgumentError
+from topic_pipeline.model.figure_inputs import aspect_words, figure_vectors
 from topic_pipeline.plots import approximate_distribution, datamap, distribution, documents, hierarchical_documents
+from topic_pipeline.plots.selection import cut
 from topic_pipeline.plots.topic_map import intertopic_distance_map
 
 ASPECT_LABEL_LIMIT = 30  # BERTopic cuts an aspect label of 30 characters or more to 27 and adds "..."
@@ -35,17 +37,14 @@ class DocumentFigures:
         """
         if isinstance(custom_labels, str):
             aspect = self._aspect(custom_labels)
-            return {t: _cut_label(separator.join([str(t), *[w for w, _ in words][:3]])) for t, words in aspect.items()}
+            return {t: cut(separator.join([str(t), *[w for w, _ in words][:3]]), ASPECT_LABEL_LIMIT)
+                    for t, words in aspect.items()}
         if custom_labels and self.custom_labels_ is not None:
             return dict(zip(sorted(self.topic_sizes_), self.custom_labels_, strict=False))
         return None
 
     def _aspect(self, name: str) -> dict[int, list[tuple[str, float]]]:
-        aspects = self.topic_aspects_
-        if name not in aspects:
-            raise ModelArgumentError(f"custom_labels={name!r} is not an aspect of this model; it has: "
-                                     f"{', '.join(aspects) or 'none'}.")
-        return aspects[name]
+        return aspect_words(self.topic_aspects_, name)
 
     def _words(self, topic: int) -> list[str]:
         return [w for w, _ in (self.get_topic(topic) or [])]
@@ -90,22 +89,11 @@ class DocumentFigures:
             chosen = sorted(ranked[:top_n_topics] if top_n_topics is not None else ranked)
         names = self._custom_figure_labels(custom_labels)
         words = [names[t] if names else " | ".join(self._words(t)[:5]) for t in chosen]
-        vectors, is_ctfidf = self._map_vectors(use_ctfidf)
-        order = sorted(self.get_topics())
-        coordinates = reduce_topics_to_2d(vectors[[order.index(t) for t in chosen]], use_ctfidf=is_ctfidf)
+        vectors, row_topics, is_ctfidf = figure_vectors(self.fitted, use_ctfidf)
+        coordinates = reduce_topics_to_2d(vectors[[row_topics.index(t) for t in chosen]], use_ctfidf=is_ctfidf)
         sizes = self.topic_sizes_
         return intertopic_distance_map(chosen, [sizes[t] for t in chosen], words, coordinates, title=title,
                                        width=width, height=height)
-
-    def _map_vectors(self, use_ctfidf: bool) -> tuple[Any, bool]:
-        """The c-TF-IDF rows or topic embeddings (rows in ascending topic order), falling back to the other
-        when the asked one is missing, as BERTopic's ``select_topic_representation``."""
-        ctfidf, embedded = self.c_tf_idf_, self.topic_embeddings_
-        if (use_ctfidf and ctfidf is not None) or embedded is None:
-            if ctfidf is None:
-                raise ModelArgumentError("This model has neither topic embeddings nor a c-TF-IDF to place topics by.")
-            return ctfidf, True
-        return np.asarray(embedded), False
 
     def visualize_documents(self, docs: list[str], topics: list[int] | None = None, embeddings: np.ndarray = None,
                             reduced_embeddings: np.ndarray = None, sample: float | None = None,
@@ -191,6 +179,3 @@ class DocumentFigures:
         return approximate_distribution.approximate_distribution_table(
             tokens, topic_token_distribution, [labels[t] for t in sorted(labels) if t != -1], normalize)
 
-
-def _cut_label(label: str) -> str:
-    return label if len(label) < ASPECT_LABEL_LIMIT else label[: ASPECT_LABEL_LIMIT - 3] + "..."

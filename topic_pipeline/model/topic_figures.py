@@ -19,16 +19,15 @@ import pandas as pd
 
 from topic_pipeline.core.hierarchy import custom_linkage, topic_linkage
 from topic_pipeline.errors import ModelArgumentError
-from topic_pipeline.model.fitted import topic_embedding_rows
+from topic_pipeline.model.figure_inputs import aspect_words, figure_vectors
 from topic_pipeline.plots.barchart import topic_barchart
-from topic_pipeline.plots.common import escape_text
 from topic_pipeline.plots.dendrogram import merge_hover, topic_dendrogram
 from topic_pipeline.plots.heatmap import topic_heatmap
 from topic_pipeline.plots.selection import (
     Words,
-    cut,
     joined_words,
     labels_from,
+    legend_label,
     prefixed_label,
     select_topics,
     short_label,
@@ -51,11 +50,7 @@ class TopicFigures:
         """Labels for ``custom_labels``: an aspect's words through ``label_of``; ``True`` with labels set by
         ``set_topic_labels``: those; otherwise None (the figure's default labels)."""
         if isinstance(custom_labels, str):
-            aspects = self.topic_aspects_
-            if custom_labels not in aspects:
-                raise ModelArgumentError(f"custom_labels={custom_labels!r} names no aspect of this model; its "
-                                         f"aspects are: {', '.join(aspects) or 'none'}.")
-            return {t: label_of(t, words) for t, words in aspects[custom_labels].items()}
+            return {t: label_of(t, words) for t, words in aspect_words(self.topic_aspects_, custom_labels).items()}
         labels = self.custom_labels_
         if custom_labels and labels is not None:
             return labels_from(dict(zip(self.fitted.topic_ids, labels, strict=True)), self.fitted.topic_ids)
@@ -64,13 +59,8 @@ class TopicFigures:
     def _topic_vectors(self, use_ctfidf: bool) -> tuple[Any, list[int]]:
         """c-TF-IDF rows or topic embeddings (the other one when the asked one is missing, as BERTopic) and the
         topic of each row."""
-        record = self.fitted
-        ctfidf, embeddings = record.description.ctfidf, record.description.topic_embeddings
-        if ctfidf is None and embeddings is None:
-            raise ModelArgumentError("This model has neither c-TF-IDF nor topic embeddings to compare topics by.")
-        if (use_ctfidf and ctfidf is not None) or embeddings is None:
-            return ctfidf, [int(t) for t in record.description.topic_ids]
-        return np.asarray(embeddings), topic_embedding_rows(record)
+        vectors, row_topics, _ = figure_vectors(self.fitted, use_ctfidf)
+        return vectors, row_topics
 
     def _rows_of(self, topics: Sequence[int], use_ctfidf: bool) -> Any:
         vectors, row_topics = self._topic_vectors(use_ctfidf)
@@ -138,7 +128,7 @@ class TopicFigures:
         chosen = self._custom_labels(custom_labels, short_label)
         if chosen is not None:
             return chosen
-        return {t: escape_text(cut(label, 41, keep=40)) for t, label in self.topic_labels_.items()}
+        return {t: legend_label(label) for t, label in self.topic_labels_.items()}
 
     def visualize_topics_over_time(self, topics_over_time: pd.DataFrame, top_n_topics: int | None = None,
                                    topics: Sequence[int] | None = None, normalize_frequency: bool = False,

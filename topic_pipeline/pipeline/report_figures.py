@@ -170,11 +170,10 @@ def heatmap_figure(data: ReportData, settings: ReportParams) -> tuple[Any, str |
 
 
 def _table_labels(data: ReportData, shown: list[int]) -> dict[int, str]:
-    from topic_pipeline.plots.common import escape_text
-    from topic_pipeline.plots.selection import cut
+    from topic_pipeline.plots.selection import legend_label
 
     labels = data.labels()
-    return {t: escape_text(cut(labels.get(t, str(t)), 41, keep=40)) for t in shown}
+    return {t: legend_label(labels.get(t, str(t))) for t in shown}
 
 
 def over_time_figure(data: ReportData, settings: ReportParams) -> tuple[Any, str | None]:

@@ -61,3 +61,8 @@ def labels_from(values: dict[int, str] | None, topics: Iterable[int]) -> dict[in
     if values is None:
         return None
     return {int(t): escape_text(values[int(t)]) for t in topics if int(t) in values}
+
+
+def legend_label(label: str) -> str:
+    """A topic's name in the over-time and per-class legends: cut at 40 characters (+ "..."), escaped."""
+    return escape_text(cut(label, 41, keep=40))

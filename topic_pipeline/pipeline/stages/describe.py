@@ -150,8 +150,8 @@ def compute_hierarchy(ctx: StepContext) -> dict[str, Any]:
     )
     text = topic_tree(tree)
     out.write(tree, text)
-    shown = "\n".join("    " + line for line in text.splitlines()[:40])  # an indented block: no fence to break
-    return {"rows": len(tree), "merge_tree_md": shown, "tree_text_file": out.tree_file.name}
+    shown = "\n".join(text.splitlines()[:40]).replace("`", "'")  # no backtick can end the fence
+    return {"rows": len(tree), "merge_tree_md": f"```\n{shown}\n```", "tree_text_file": out.tree_file.name}
 
 
 def _grouped_topics(ctx: StepContext, docs: pd.DataFrame, groups: pd.Series, *, evolution_tuning: bool,
