@@ -131,7 +131,7 @@ def test_a_full_disk_names_the_stage_file_and_cause(tmp_path, csv_corpus):
     np.save(tmp_path / "vectors.npy", vectors)
     params = _base(csv_corpus, embedding={"precomputed": str(tmp_path / "vectors.npy")})
     disk = tmp_path / "disk"
-    if _mount_small_tmpfs(disk):  # a real full disk: plotly.js alone (4.6 MB) does not fit in 2 MB
+    if _mount_small_tmpfs(disk):  # a real full disk: the report's plotly.js alone (4.6 MB) does not fit in 2 MB
         try:
             result = _run(tmp_path, params, root=disk / "warehouse")
             line = _assert_one_clear_line(result, "No space left on device", str(disk))

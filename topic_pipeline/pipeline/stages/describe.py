@@ -216,7 +216,7 @@ def compute_over_time(ctx: StepContext) -> dict[str, Any]:
             "corpus.timestamp_column or give the corpus a 'timestamp' column." if len(docs) and undated == len(docs)
             else None)
     if note:
-        ctx.log.warning("topics_over_time: %s", note)
+        ctx.log.info("topics_over_time: %s", note)  # in the metadata and the report too; not an error
     return {"rows": len(table), "bins": int(table["timestamp"].nunique()), "undated_documents": undated,
             "note": note, "preview_md": outputs.markdown_table(table.sort_values("frequency", ascending=False), 10)}
 
