@@ -191,6 +191,12 @@ def test_config_overrides_change_the_key_and_the_checks_show_on_their_asset(writ
                                   run_config={"ops": {"clusters": {"config": {"min_clustr_size": 15}}}})
     failure = typo.get_step_failure_events()[0].step_failure_data.user_failure_data.description
     assert "unknown key 'clustering.min_clustr_size'. Did you mean 'clustering.min_cluster_size'?" in failure
+    # an over_time setting topics_per_class does not read is refused, not silently ignored
+    unread = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("topics_per_class")],
+                                    raise_on_error=False,
+                                    run_config={"ops": {"topics_per_class": {"config": {"nr_bins": 5}}}})
+    failure = unread.get_step_failure_events()[0].step_failure_data.user_failure_data.description
+    assert "topics_per_class does not read over_time.nr_bins; it reads only global_tuning, top_n_words" in failure
 
 
 def _materialization(result, stage: str) -> dict:
