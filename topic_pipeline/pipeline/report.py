@@ -111,9 +111,8 @@ def write_pictures(built: BuiltReport, folder: Path) -> dict[str, str]:
     coordinates = report_figures.mapped_documents(data)
     if coordinates is not None:
         x, y, topics, _ = coordinates
-        labels = dict(zip(data.topic_table["topic_id"].astype(int), data.topic_table["name"].astype(str), strict=True))
         documents_map = folder / "documents_map.png"
-        documents_map.write_bytes(static_images.documents_map_png(x, y, topics, labels))
+        documents_map.write_bytes(static_images.documents_map_png(x, y, topics, data.labels()))
         pictures["documents_map_image"] = documents_map.name
     return pictures
 

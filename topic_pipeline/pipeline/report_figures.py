@@ -176,16 +176,22 @@ def _table_labels(data: ReportData, shown: list[int]) -> dict[int, str]:
     return {t: legend_label(labels.get(t, str(t))) for t in shown}
 
 
+def _bertopic_columns(table: pd.DataFrame, group: str) -> pd.DataFrame:
+    """A stored over-time / per-class table with BERTopic's column names (Topic, Words, Frequency, Timestamp
+    or Class), which the figure functions take."""
+    return table.rename(columns={"topic_id": "Topic", "words": "Words", "frequency": "Frequency",
+                                 group: group.capitalize()})
+
+
 def over_time_figure(data: ReportData, settings: ReportParams) -> tuple[Any, str | None]:
     from topic_pipeline.plots.topics_over_time import topics_over_time_figure
 
     if data.documents["timestamp"].isna().all() or data.over_time is None or data.over_time.empty:
         return None, ("No topics over time: the documents have no timestamps (set corpus.timestamp_column, "
                       "or give the files a 'timestamp' column).")
-    table = data.over_time.rename(columns={"topic_id": "Topic", "words": "Words", "frequency": "Frequency",
-                                           "timestamp": "Timestamp"})
     shown = _shown(data, settings)
-    return topics_over_time_figure(table, shown, _table_labels(data, shown)), None
+    return topics_over_time_figure(_bertopic_columns(data.over_time, "timestamp"), shown,
+                                   _table_labels(data, shown)), None
 
 
 def per_class_figure(data: ReportData, settings: ReportParams) -> tuple[Any, str | None]:
@@ -194,10 +200,9 @@ def per_class_figure(data: ReportData, settings: ReportParams) -> tuple[Any, str
     if data.documents["label"].isna().all() or data.per_class is None or data.per_class.empty:
         return None, ("No topics per class: the documents have no labels (set corpus.label_column, or give the "
                       "files a 'label' column).")
-    table = data.per_class.rename(columns={"topic_id": "Topic", "words": "Words", "frequency": "Frequency",
-                                           "class": "Class"})
     shown = _shown(data, settings)
-    return topics_per_class_figure(table, shown, _table_labels(data, shown)), None
+    return topics_per_class_figure(_bertopic_columns(data.per_class, "class"), shown,
+                                   _table_labels(data, shown)), None
 
 
 FIGURES: list[tuple[str, Callable[[ReportData, ReportParams], tuple[Any, str | None]]]] = [
