@@ -10,6 +10,7 @@ from conftest import NEWSGROUPS, NEWSGROUPS_EMBEDDINGS
 
 from topic_pipeline.core.quality import corpus_tokens, topic_quality
 from topic_pipeline.core.vectorize import make_vectorizer
+from topic_pipeline.errors import StoreError
 from topic_pipeline.params import VectorizerParams, parse_params
 from topic_pipeline.pipeline.report import published_inputs, write_report
 from topic_pipeline.pipeline.runner import materialize_stage
@@ -83,6 +84,18 @@ def test_report_command_writes_the_same_page_from_the_published_outputs(run, tmp
     written = write_report(store, params, tmp_path / "copy" / "report.html")
     stage_page = ReportOutput(outcomes["topic_report"].output_dir).report_file.read_text()
     assert written.read_text() == stage_page
+    assert write_report(store, params, written) == written  # an earlier report may be written over
+    # a user's file, a folder or an unwritable place: one line naming it, and nothing is written
+    mine = tmp_path / "notes.html"
+    mine.write_text("<p>my notes</p>")
+    with pytest.raises(StoreError, match=r"notes\.html exists and is not a report written by topic_pipeline"):
+        write_report(store, params, mine)
+    assert mine.read_text() == "<p>my notes</p>"
+    with pytest.raises(StoreError, match="is a folder; give the report a file name"):
+        write_report(store, params, tmp_path)
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(StoreError, match="Cannot write the report to .*blocker"):
+        write_report(store, params, tmp_path / "blocker" / "report.html")
 
 
 def test_document_map_has_every_document_and_survives_a_clustering_change(run, corpus):

@@ -31,7 +31,7 @@ from topic_pipeline.pipeline.stage_outputs import (
 )
 from topic_pipeline.pipeline.store import StageStore
 from topic_pipeline.plots import static_images
-from topic_pipeline.plots.report_page import report_page, write_report_page
+from topic_pipeline.plots.report_page import REPORT_SIGNATURE, report_page, write_report_page
 
 REPORT_INPUTS = ("documents", "embeddings", "topic_assignments", "vectorized_bags", "ctfidf", "topic_representations",
                  "topic_hierarchy", "topics_over_time", "topics_per_class", "document_map")
@@ -134,7 +134,33 @@ def published_inputs(store: StageStore) -> dict[str, list[Path]]:
 
 
 def write_report(store: StageStore, params: PipelineParams, out: Path | None = None) -> Path:
-    """Write the report of the published outputs to ``out`` (default ``<store>/report.html``); no stage runs."""
+    """Write the report of the published outputs to ``out`` (default ``<store>/report.html``); no stage runs.
+
+    Raises
+    ------
+    StoreError
+        ``out`` is a folder, or a file that is not an earlier report (a user's file is never overwritten), or
+        it cannot be written (the message names the file and the cause).
+    """
+    target = out if out is not None else store.root / "report.html"
+    _check_replaceable(target)
     built = build_report(published_inputs(store), params)
-    return write_report_page(built.html, out if out is not None else store.root / "report.html")
+    try:
+        return write_report_page(built.html, target)
+    except OSError as exc:
+        raise StoreError(f"Cannot write the report to {target}: {exc.strerror or exc}.") from None
+
+
+def _check_replaceable(path: Path) -> None:
+    """Only a missing file or an earlier report may be written over."""
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder; give the report a file name (e.g. {path / 'report.html'}).")
+    if not path.exists():
+        return
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 8192))
+        tail = handle.read()
+    if REPORT_SIGNATURE.encode() not in tail:
+        raise StoreError(f"{path} exists and is not a report written by topic_pipeline; it is left as it is "
+                         "(choose another --out, or move that file).")
 

@@ -31,6 +31,7 @@ CONTENT_SECURITY_POLICY = (
 DEFAULT_CLIP = 300
 # Column names (compared lower-case, spaces as "_") whose lists are documents: one clipped block each, not a
 # comma-joined line of words.
+REPORT_SIGNATURE = "Written by topic_pipeline."  # near the end of every report: how a file is known to be one
 DOCUMENT_COLUMNS = frozenset({"representative_docs", "representative_documents", "documents", "docs"})
 _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JSON_UNSAFE = re.compile("[<>&\u2028\u2029]")
@@ -236,7 +237,7 @@ def report_page(*, title: str, topics: pd.DataFrame, sections: Sequence[tuple[st
         f'<script type="text/javascript">{_plotly_js()}</script>', "</head>", "<body>",
         f"<header><h1>{html.escape(title)}</h1>{notes_html}{_contents(contents)}</header>",
         "<main>", *body, "</main>",
-        "<footer>Written by topic_pipeline. This file needs nothing else: plotly.js is inside it and it "
+        f"<footer>{REPORT_SIGNATURE} This file needs nothing else: plotly.js is inside it and it "
         "fetches nothing.</footer>",
         f"<script>{_DRAW_SCRIPT}</script>", "</body>", "</html>", "",
     ])
