@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from topic_pipeline.core.compiled_cache import enable_compiled_cache
 from topic_pipeline.errors import StageInputError
 
 
@@ -44,7 +45,9 @@ def reduce_to_2d(embeddings: np.ndarray, *, n_neighbors: int = 10, min_dist: flo
         raise StageInputError(
             f"A 2-D document map needs embeddings of shape (n_documents >= 3, n_dimensions); got shape {vectors.shape}."
         )
-    from umap import UMAP  # numba compiles on first use: imported only when a map is actually computed
+    from umap import UMAP  # imported only when a map is actually computed
+
+    enable_compiled_cache()
 
     reducer = UMAP(n_neighbors=min(n_neighbors, len(vectors) - 1), n_components=2, min_dist=min_dist, metric=metric,
                    random_state=random_state)
@@ -79,6 +82,8 @@ def reduce_topics_to_2d(vectors: np.ndarray | sp.spmatrix, *, use_ctfidf: bool) 
                               "(select more topics or fit a model with more topics).")
     from sklearn.preprocessing import MinMaxScaler
     from umap import UMAP
+
+    enable_compiled_cache()
 
     if use_ctfidf:
         rows = MinMaxScaler().fit_transform(rows)

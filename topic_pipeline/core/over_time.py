@@ -11,7 +11,7 @@ has no effect; ours does what the documentation says.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,7 @@ def tuned_group_ctfidf(
     global_tuning: bool,
     evolution_tuning: bool,
     state: dict | None = None,
+    count_pairs: Callable[[np.ndarray, int], sp.csr_matrix] | None = None,
 ) -> Iterator[tuple[object, np.ndarray, sp.csr_matrix, pd.Series]]:
     """Per group (sorted; the order is time for ``evolution_tuning``): its topics, their tuned
     c-TF-IDF rows (one per topic, in that order) and their document counts. Documents whose
@@ -91,6 +92,11 @@ def tuned_group_ctfidf(
 
     ``state["previous"]`` carries the last group's tuned rows in and out, so evolution
     tuning continues across calls (one call per time-window partition).
+
+    Each (group, topic)'s documents are joined and counted with ``vectorizer``, as
+    BERTopic does; ``count_pairs(codes, n_pairs)`` replaces that with counts
+    derived from stored per-document counts (``document_terms.group_term_counts``,
+    the same numbers): ``codes`` gives each document's pair, -1 for none.
     """
     state = state if state is not None else {}
     frame = pd.DataFrame({"text": list(texts), "topic": np.asarray(topics), "group": list(groups)})
@@ -98,11 +104,17 @@ def tuned_group_ctfidf(
     global_rows = normalize(global_ctfidf, axis=1, norm="l1")
     row_of_topic = {int(topic): row for row, topic in enumerate(topic_ids)}
     previous: dict[int, sp.csr_matrix] = state.get("previous") or {}
-    for group in sorted(frame["group"].unique()):
+    ordered = sorted(frame["group"].unique())
+    topics_of = {group: np.unique(frame.loc[frame["group"] == group, "topic"].to_numpy()) for group in ordered}
+    pair_counts, first_pair = _pair_counts(frame, len(texts), ordered, topics_of, count_pairs)
+    for group in ordered:
         selection = frame.loc[frame["group"] == group]
-        group_topics = np.unique(selection["topic"].to_numpy())
-        joined = [" ".join(selection.loc[selection["topic"] == topic, "text"]) for topic in group_topics]
-        counts = vectorizer.transform(clean_for_bag_of_words(joined, language))
+        group_topics = topics_of[group]
+        if pair_counts is not None:
+            counts = pair_counts[first_pair[group]:first_pair[group] + len(group_topics)]
+        else:
+            joined = [" ".join(selection.loc[selection["topic"] == topic, "text"]) for topic in group_topics]
+            counts = vectorizer.transform(clean_for_bag_of_words(joined, language))
         weights = ctfidf_transform(counts, idf, reduce_frequent_words=reduce_frequent_words)
         if global_tuning or evolution_tuning:
             weights = normalize(weights, axis=1, norm="l1")
@@ -118,6 +130,22 @@ def tuned_group_ctfidf(
         previous = {int(topic): tuned[index] for index, topic in enumerate(group_topics)}
         state["previous"] = previous
         yield group, group_topics, tuned, selection["topic"].value_counts()
+
+
+def _pair_counts(frame: pd.DataFrame, n_documents: int, ordered: list, topics_of: dict,
+                 count_pairs: Callable[[np.ndarray, int], sp.csr_matrix] | None
+                 ) -> tuple[sp.csr_matrix | None, dict]:
+    """All (group, topic) rows at once from ``count_pairs``, group-major as the loop reads them."""
+    if count_pairs is None:
+        return None, {}
+    first_pair, pair_of = {}, {}
+    for group in ordered:
+        first_pair[group] = len(pair_of)
+        pair_of |= {(group, int(topic)): first_pair[group] + i for i, topic in enumerate(topics_of[group])}
+    codes = np.full(n_documents, -1, dtype=np.int64)
+    codes[frame.index.to_numpy()] = [pair_of[group, int(topic)] for group, topic in
+                                     zip(frame["group"], frame["topic"], strict=True)]
+    return count_pairs(codes, len(pair_of)), first_pair
 
 
 def topics_per_group(texts: Sequence[str], topics: np.ndarray, groups: Sequence, *, top_n_words: int = 10,

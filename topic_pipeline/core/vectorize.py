@@ -10,7 +10,9 @@ as BERTopic computes them.
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,10 +45,15 @@ class TopicBags:
 
 def clean_for_bag_of_words(texts: list[str], language: str) -> list[str]:
     """BERTopic's cleaning: newlines and tabs to spaces; for English keep [A-Za-z0-9 ]; '' -> 'emptydoc'."""
+    return [text if text != "" else EMPTY_DOCUMENT_TOKEN for text in clean_texts(texts, language)]
+
+
+def clean_texts(texts: list[str], language: str) -> list[str]:
+    """``clean_for_bag_of_words`` without the 'emptydoc' stand-in for a text that cleans to ''."""
     cleaned = [text.replace("\n", " ").replace("\t", " ") for text in texts]
     if language == "english":
         cleaned = [_NON_ALPHANUMERIC.sub("", text) for text in cleaned]
-    return [text if text != "" else EMPTY_DOCUMENT_TOKEN for text in cleaned]
+    return cleaned
 
 
 def make_vectorizer(params: VectorizerParams) -> CountVectorizer:
@@ -68,6 +75,26 @@ def join_documents_per_topic(texts: list[str], topics: np.ndarray) -> tuple[np.n
     return topic_ids, joined
 
 
+@contextlib.contextmanager
+def vectorizer_errors(n_topics: int) -> Iterator[None]:
+    """CountVectorizer's refusals as our errors: a setting's value (ParamsError), or no terms (StageInputError)."""
+    try:
+        yield
+    except InvalidParameterError as exc:  # a value CountVectorizer refuses (min_df=0, stop_words='french', ...)
+        raise ParamsError(f"Invalid vectorizer settings: {exc} Fix the vectorizer section of the params.") from exc
+    except ValueError as exc:
+        raise StageInputError(
+            f"The vectorizer found no terms in the {n_topics} topic(s) with these settings ({exc}). "
+            "min_df and max_df count topics, not documents (each topic's documents are joined into one, as in "
+            "BERTopic); relax vectorizer.min_df, max_df, stop_words or ngram_range."
+        ) from exc
+
+
+def check_vectorizer_params(params: VectorizerParams) -> None:
+    """Raise CountVectorizer's own InvalidParameterError for a value it refuses, before anything is counted."""
+    make_vectorizer(params)._validate_params()
+
+
 def vectorize_topics(texts: list[str], topics: np.ndarray, params: VectorizerParams) -> TopicBags:
     """Fit the vocabulary on per-topic documents and count terms per topic and per document.
 
@@ -80,16 +107,8 @@ def vectorize_topics(texts: list[str], topics: np.ndarray, params: VectorizerPar
     """
     topic_ids, joined = join_documents_per_topic(texts, np.asarray(topics))
     vectorizer = make_vectorizer(params)
-    try:
+    with vectorizer_errors(len(topic_ids)):
         topic_term_counts = vectorizer.fit_transform(clean_for_bag_of_words(joined, params.language))
-    except InvalidParameterError as exc:  # a value CountVectorizer refuses (min_df=0, stop_words='french', ...)
-        raise ParamsError(f"Invalid vectorizer settings: {exc} Fix the vectorizer section of the params.") from exc
-    except ValueError as exc:
-        raise StageInputError(
-            f"The vectorizer found no terms in the {len(topic_ids)} topic(s) with these settings ({exc}). "
-            "min_df and max_df count topics, not documents (each topic's documents are joined into one, as in "
-            "BERTopic); relax vectorizer.min_df, max_df, stop_words or ngram_range."
-        ) from exc
     # fit_transform leaves each row's columns unsorted; BERTopic counts with transform (sorted), and the
     # c-TF-IDF's layout, hence the order of equal-weight words, follows this one
     topic_term_counts.sort_indices()

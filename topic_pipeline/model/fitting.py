@@ -37,7 +37,7 @@ from topic_pipeline.pipeline.store import StageStore, atomic_path
 from topic_pipeline.representation.describe import TopicDescription
 
 FIT_STAGES = ("documents", "embeddings", "reduced_embeddings", "clusters", "topic_assignments",
-              "vectorized_bags", "ctfidf", "topic_representations")
+              "document_terms", "vectorized_bags", "ctfidf", "topic_representations")
 IN_MEMORY_INPUTS = {"documents": "in-memory", "embeddings": None}
 
 

@@ -27,6 +27,7 @@ from topic_pipeline.pipeline.stage_outputs.modeling import (
     AssignmentsOutput,
     ClustersOutput,
     CtfidfOutput,
+    DocumentTermsOutput,
     ReducedEmbeddingsOutput,
     VectorizedBagsOutput,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "ClustersOutput",
     "CtfidfOutput",
     "DocumentMapOutput",
+    "DocumentTermsOutput",
     "DocumentsOutput",
     "EmbeddingsOutput",
     "FittedModelOutput",

@@ -9,8 +9,11 @@ from typing import ClassVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from topic_pipeline.core.document_terms import DocumentTerms, TermCounts
 from topic_pipeline.core.vectorize import TopicBags
 from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.stage_outputs.base import (
@@ -101,6 +104,46 @@ class AssignmentsOutput(StageOutput):
     def zeroshot_topics(self) -> pd.DataFrame | None:
         """The zero-shot topics (topic_id, name, documents), if ``zeroshot_topic_list`` was given."""
         return read_optional_table(self, "zeroshot_topics")
+
+
+@dataclass(frozen=True)
+class DocumentTermsOutput(StageOutput):
+    """``doc_ids.parquet``, per tokenization (``cleaned``, ``raw``) ``<name>_vocabulary.parquet`` and
+    ``<name>_counts.npz`` (int32), ``empty.npy`` and, for n-grams, ``edges.parquet`` (heads, tails)."""
+
+    stage: ClassVar[str] = "document_terms"
+
+    def write(self, doc_ids: pd.Series, terms: DocumentTerms) -> None:
+        outputs.write_table(self.folder, "doc_ids", pd.DataFrame({"doc_id": doc_ids.astype(str).to_numpy()}))
+        for name, counted in (("cleaned", terms.cleaned), ("raw", terms.raw)):
+            outputs.write_table(self.folder, f"{name}_vocabulary",
+                                pa.table({"term": pa.array(counted.vocabulary.tolist(), type=pa.string())}))
+            outputs.write_sparse(self.folder, f"{name}_counts", sp.csr_matrix(counted.counts, dtype=np.int32))
+        outputs.write_array(self.folder, "empty", terms.empty)
+        outputs.write_array(self.folder, "ngram_range", np.asarray(terms.ngram_range, dtype=np.int64))
+        if terms.heads is not None and terms.tails is not None:
+            outputs.write_table(self.folder, "edges", pa.table({"head": pa.array(terms.heads, pa.list_(pa.string())),
+                                                              "tail": pa.array(terms.tails, pa.list_(pa.string()))}))
+
+    def doc_ids(self) -> pd.Series:
+        return outputs.read_table(self.folder, "doc_ids")["doc_id"]
+
+    def read(self) -> DocumentTerms:
+        counted = [TermCounts(self._vocabulary(name), outputs.read_sparse(self.folder, f"{name}_counts"))
+                   for name in ("cleaned", "raw")]
+        low, high = (int(n) for n in outputs.read_array(self.folder, "ngram_range"))
+        heads = tails = None
+        if high > 1:
+            edges = pq.read_table(outputs.table_path(self.folder, "edges"))
+            heads, tails = ([tuple(row) for row in edges.column(name).to_pylist()] for name in ("head", "tail"))
+        return DocumentTerms((low, high), counted[0], counted[1],
+                             np.asarray(outputs.read_array(self.folder, "empty"), dtype=bool), heads, tails)
+
+    def _vocabulary(self, name: str) -> np.ndarray:
+        terms = pq.read_table(outputs.table_path(self.folder, f"{name}_vocabulary")).column("term").to_pylist()
+        vocabulary = np.empty(len(terms), dtype=object)
+        vocabulary[:] = terms
+        return vocabulary
 
 
 @dataclass(frozen=True)

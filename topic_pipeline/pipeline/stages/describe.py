@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from topic_pipeline.core.document_terms import group_term_counts
 from topic_pipeline.core.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, topic_tree
 from topic_pipeline.core.over_time import bin_timestamps, topics_per_group
 from topic_pipeline.core.quality import corpus_tokens, topic_quality
@@ -20,6 +22,7 @@ from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.stage_outputs import (
     AssignmentsOutput,
     CtfidfOutput,
+    DocumentTermsOutput,
     HierarchyOutput,
     OverTimeOutput,
     PerClassOutput,
@@ -164,13 +167,16 @@ def _grouped_topics(ctx: StepContext, docs: pd.DataFrame, groups: pd.Series, *, 
     settings = ctx.params.over_time
     bags, ctfidf = ctx.input(VectorizedBagsOutput), ctx.input(CtfidfOutput)
     vectorizer_params = VectorizerParams(**ctx.input_params("vectorized_bags"))
-    vectorizer = make_vectorizer(vectorizer_params).set_params(vocabulary=bags.vocabulary().tolist())
+    vocabulary = bags.vocabulary()
+    stored = ctx.input(DocumentTermsOutput)
+    position = pd.Series(np.arange(len(stored.doc_ids())), index=stored.doc_ids().to_numpy())
+    terms = stored.read().rows(position.loc[docs["doc_id"].astype(str)].to_numpy())
     assigned = ctx.input(AssignmentsOutput).read(["doc_id", "topic_id"])
     topics = assigned.set_index("doc_id")["topic_id"].loc[docs["doc_id"]].to_numpy()
     state = {"previous": previous or {}}
     table = topics_per_group(
-        docs["text"].tolist(), topics, list(groups),
-        vectorizer=vectorizer,
+        [""] * len(docs), topics, list(groups),  # texts unused: each (group, topic) is counted from `terms`
+        vectorizer=make_vectorizer(vectorizer_params).set_params(vocabulary=vocabulary.tolist()),
         language=vectorizer_params.language,
         idf=ctfidf.idf(),
         reduce_frequent_words=ctx.input_params("ctfidf")["reduce_frequent_words"],
@@ -180,6 +186,7 @@ def _grouped_topics(ctx: StepContext, docs: pd.DataFrame, groups: pd.Series, *, 
         evolution_tuning=evolution_tuning,
         top_n_words=settings.top_n_words,
         state=state,
+        count_pairs=lambda codes, n_pairs: group_term_counts(terms, codes, n_pairs, vocabulary, vectorizer_params),
     )
     return table, state["previous"]
 
@@ -198,7 +205,7 @@ def prepare_over_time(ctx: PrepareContext) -> tuple[str, Path | None]:
 
 def compute_over_time(ctx: StepContext) -> dict[str, Any]:
     settings = ctx.params.over_time
-    docs = ctx.documents(["doc_id", "text", "timestamp", "ingested_at"])
+    docs = ctx.documents(["doc_id", "timestamp", "ingested_at"])
     if ctx.window is not None:  # one bin: the partition's window
         bins = pd.Series(ctx.window.start, index=docs.index)
         undated = 0
@@ -222,7 +229,7 @@ def compute_over_time(ctx: StepContext) -> dict[str, Any]:
 
 
 def compute_per_class(ctx: StepContext) -> dict[str, Any]:
-    docs = ctx.documents(["doc_id", "text", "label"])
+    docs = ctx.documents(["doc_id", "label"])
     labels = docs["label"].astype(object).where(docs["label"].notna(), None)
     table, _ = _grouped_topics(ctx, docs, labels, evolution_tuning=False)
     table = table.rename(columns={"group": "class"})

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from topic_pipeline.core.clustering import assign_clusters, fit_clusterer, is_hdbscan
 from topic_pipeline.core.ctfidf import ctfidf_weights
+from topic_pipeline.core.document_terms import count_document_terms, fit_topic_bags
 from topic_pipeline.core.guided import (
     combine_zeroshot_topics,
     guide_embeddings,
@@ -30,7 +31,7 @@ from topic_pipeline.core.guided import (
 from topic_pipeline.core.reduction import fit_reducer, transform_embeddings
 from topic_pipeline.core.soft_clustering import cluster_memberships, map_memberships
 from topic_pipeline.core.topic_ids import renumber_by_frequency, topic_embeddings, topic_sizes
-from topic_pipeline.core.vectorize import vectorize_topics
+from topic_pipeline.core.vectorize import check_vectorizer_params, vectorizer_errors
 from topic_pipeline.params import fingerprint
 from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.embedding import embed_texts
@@ -39,6 +40,7 @@ from topic_pipeline.pipeline.stage_outputs import (
     AssignmentsOutput,
     ClustersOutput,
     CtfidfOutput,
+    DocumentTermsOutput,
     ReducedEmbeddingsOutput,
     VectorizedBagsOutput,
 )
@@ -305,10 +307,21 @@ def compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
     }
 
 
+def compute_document_terms(ctx: StepContext) -> dict[str, Any]:
+    """Tokenize the corpus once for this vectorizer setting; bags per topic, bin and class are sums of it."""
+    docs = ctx.documents(["doc_id", "text"])
+    with vectorizer_errors(0):
+        check_vectorizer_params(ctx.params.vectorizer)
+    terms = count_document_terms(docs["text"].tolist(), ctx.params.vectorizer)
+    DocumentTermsOutput(ctx.out).write(docs["doc_id"], terms)
+    return {"rows": int(terms.cleaned.counts.shape[0]), "terms": int(len(terms.cleaned.vocabulary)),
+            "raw_terms": int(len(terms.raw.vocabulary)), "nonzero": int(terms.cleaned.counts.nnz),
+            "empty_documents": int(terms.empty.sum())}
+
+
 def compute_bags(ctx: StepContext) -> dict[str, Any]:
-    texts = ctx.documents(["text"])["text"].tolist()
     topics = ctx.input(AssignmentsOutput).read(["topic_id"])["topic_id"].to_numpy()
-    bags = vectorize_topics(texts, topics, ctx.params.vectorizer)
+    bags = fit_topic_bags(ctx.input(DocumentTermsOutput).read(), topics, ctx.params.vectorizer)
     VectorizedBagsOutput(ctx.out).write(bags)
     return {"rows": int(bags.topic_term_counts.shape[0]), "terms": int(len(bags.vocabulary))}
 
