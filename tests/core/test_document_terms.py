@@ -72,7 +72,7 @@ def test_errors_are_countvectorizers(texts_and_topics):
     with pytest.raises(StageInputError, match="max_df corresponds to < documents than min_df"):
         fit_topic_bags(terms, topics, VectorizerParams(min_df=10_000))
     with pytest.raises(ParamsError, match="Invalid vectorizer settings"):
-        fit_topic_bags(terms, topics, VectorizerParams(max_df=-1))
+        fit_topic_bags(terms, topics, VectorizerParams(stop_words="french"))
     only_stop_words = count_document_terms(["the and of", "is it"], VectorizerParams(stop_words="english"))
     with pytest.raises(StageInputError, match="empty vocabulary"):
         fit_topic_bags(only_stop_words, np.array([0, 1]), VectorizerParams(stop_words="english"))
