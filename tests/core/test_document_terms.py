@@ -71,8 +71,9 @@ def test_errors_are_countvectorizers(texts_and_topics):
     terms = count_document_terms(texts, VectorizerParams())
     with pytest.raises(StageInputError, match="max_df corresponds to < documents than min_df"):
         fit_topic_bags(terms, topics, VectorizerParams(min_df=10_000))
+    refused = VectorizerParams.model_construct(**{**VectorizerParams().model_dump(), "min_df": -3})  # past pydantic
     with pytest.raises(ParamsError, match="Invalid vectorizer settings"):
-        fit_topic_bags(terms, topics, VectorizerParams(stop_words="french"))
+        fit_topic_bags(terms, topics, refused)
     only_stop_words = count_document_terms(["the and of", "is it"], VectorizerParams(stop_words="english"))
     with pytest.raises(StageInputError, match="empty vocabulary"):
         fit_topic_bags(only_stop_words, np.array([0, 1]), VectorizerParams(stop_words="english"))
