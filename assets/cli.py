@@ -20,6 +20,7 @@ from typing import Any
 from topic_pipeline.errors import ParamsError, TopicPipelineError
 from topic_pipeline.params import PARAMS_ENV, load_params
 from topic_pipeline.pipeline.gc import apply_gc, plan_gc
+from topic_pipeline.pipeline.run_signature import remember_run, run_signature, unchanged_run
 from topic_pipeline.pipeline.store import StageStore, atomic_write_bytes
 from topic_pipeline.pipeline.warehouse import database_path, query
 
@@ -28,7 +29,12 @@ JOB_NAME = "topic_model"
 
 
 def _run(args: argparse.Namespace) -> int:
-    load_params(args.params)  # a bad params file is reported in one line before Dagster starts
+    params = load_params(args.params)  # a bad params file is reported in one line before Dagster starts
+    whole_run = not args.partition and not args.partition_range and args.select.strip() in ("", "*")
+    signature = run_signature(params) if whole_run else None
+    if not args.force and (unchanged := unchanged_run(StageStore(), signature)) is not None:
+        _print_unchanged(unchanged)
+        return 0
     import dagster as dg
 
     from assets.definitions import build_definitions
@@ -64,6 +70,7 @@ def _run(args: argparse.Namespace) -> int:
     log_file = _write_run_log(instance, result.run_id, store, [str(w.message) for w in caught or []])
     _print_outcomes(result, args.partition_range)
     if result.success:
+        remember_run(store, signature)
         if first_run and store.head_path.exists():
             _print_next_steps(store)
         return 0
@@ -72,6 +79,14 @@ def _run(args: argparse.Namespace) -> int:
     for message in messages:
         print(f"error: {message}{where}", file=sys.stderr)
     return 1
+
+
+def _print_unchanged(keys: dict[str, str]) -> None:
+    """A run with nothing to compute: every stage as stored, without starting Dagster."""
+    for name, key in keys.items():
+        print(f"{name:<22} reused       0.00s  key {key}")
+    print(f"Nothing changed since the last run: all {len(keys)} stages are stored and published "
+          "(no Dagster run was started; --force starts one anyway).")
 
 
 def _selected_keys(defs: Any, select: str) -> list[Any] | None:
@@ -252,6 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_argument("--partition", help="one time window (when partitions.granularity is set), e.g. 1993-04-04")
     window.add_argument("--partition-range", help="windows FIRST...LAST in one run, e.g. 1993-03-28...1993-05-23")
     run.add_argument("--verbose", action="store_true", help="show Dagster's own log (and traces) on the terminal")
+    run.add_argument("--force", action="store_true",
+                     help="start a Dagster run even when nothing changed since the last one (every stage is reused)")
     run.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                      help="level of Dagster's log with --verbose")
     run.set_defaults(handler=_run)

@@ -69,9 +69,9 @@ def test_empty_values_are_left_out_and_numbers_rounded(tmp_path):
 
 
 def test_topics_per_class_shows_only_the_over_time_settings_it_uses(tmp_path):
-    params = {"nr_bins": 20, "global_tuning": True, "evolution_tuning": True, "top_n_words": 10}
-    metadata = outcome_metadata(_outcome(tmp_path, stage="topics_per_class", params=params))
-    assert metadata["params_used"].value == {"global_tuning": True, "top_n_words": 10}
+    params = {"enabled": True, "nr_bins": 20, "global_tuning": True, "evolution_tuning": True, "top_n_words": 10}
+    metadata = outcome_metadata(_outcome(tmp_path, stage="topics_per_class", params={**params, "per_class": True}))
+    assert metadata["params_used"].value == {"per_class": True, "global_tuning": True, "top_n_words": 10}
     # a stage using its whole section shows all of it
     assert outcome_metadata(_outcome(tmp_path, stage="topics_over_time", params=params))["params_used"].value == params
     # options left unset are not listed as nulls, also inside an extra section
@@ -79,7 +79,7 @@ def test_topics_per_class_shows_only_the_over_time_settings_it_uses(tmp_path):
     assert outcome_metadata(_outcome(tmp_path, stage="clusters", params=unset))["params_used"].value == {
         "min_cluster_size": 10, "guidance": {"zeroshot_min_similarity": 0.7}}
     asset = next(a for a in build_stage_assets(PipelineParams()) if a.key.to_user_string() == "topics_per_class")
-    assert set(asset.specs_by_key[asset.key].metadata["params"].value) == {"global_tuning", "top_n_words"}
+    assert set(asset.specs_by_key[asset.key].metadata["params"].value) == {"per_class", "global_tuning", "top_n_words"}
 
 
 def test_markdown_previews_keep_the_text_and_stay_one_table():
@@ -144,7 +144,7 @@ def test_the_launchpad_lists_the_section_fields_typed_optional_and_documented():
     assert fields["min_samples"].config_type.key.startswith("Noneable")
     assert not schema.is_required and "params section 'clustering'" in schema.description
     per_class = _asset("topics_per_class").op.config_field  # only the over_time fields it reads
-    assert set(per_class.config_type.fields) == {"global_tuning", "top_n_words"}
+    assert set(per_class.config_type.fields) == {"per_class", "global_tuning", "top_n_words"}
     nothing = _asset("warehouse").op.config_field  # a stage without a section takes no config
     assert nothing.config_type.fields == {} and not nothing.is_required
 
@@ -196,7 +196,7 @@ def test_config_overrides_change_the_key_and_the_checks_show_on_their_asset(writ
                                     raise_on_error=False,
                                     run_config={"ops": {"topics_per_class": {"config": {"nr_bins": 5}}}})
     failure = unread.get_step_failure_events()[0].step_failure_data.user_failure_data.description
-    assert "topics_per_class does not read over_time.nr_bins; it reads only global_tuning, top_n_words" in failure
+    assert "topics_per_class does not read over_time.nr_bins; it reads only per_class, global_tuning, top_n_words" in failure
 
 
 def _materialization(result, stage: str) -> dict:

@@ -13,7 +13,7 @@ from topic_pipeline.pipeline.warehouse import query
 
 ALL = set(STAGES)
 # what a clustering change leaves alone: the clusters' inputs, and the 2-D map of the embeddings
-MODEL_INPUTS = {"documents", "embeddings", "reduced_embeddings", "document_map"}
+MODEL_INPUTS = {"documents", "embeddings", "reduced_embeddings", "document_map", "document_terms"}
 
 
 def materialize(instance, selection="*", run_config=None):

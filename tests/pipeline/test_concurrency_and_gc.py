@@ -87,7 +87,7 @@ def test_interleaved_runs_each_read_only_their_own_outputs(tmp_path):
         _step(first, small, stage)
     a_keys, b_keys = assert_own_lineage(store, first), assert_own_lineage(store, second)
     changed = {stage for stage in order if a_keys[stage] != b_keys[stage]}
-    assert changed == set(order) - {"documents", "embeddings", "reduced_embeddings", "document_map"}
+    assert changed == set(order) - {"documents", "embeddings", "reduced_embeddings", "document_map", "document_terms"}
     assert store.head()["run_id"] == "run-a"
     assert_views_show(store, a_keys)
 

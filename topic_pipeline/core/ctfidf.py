@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 from topic_pipeline.core.guided import seed_topic_multiplier
+from topic_pipeline.core.sklearn_functions import normalize
 from topic_pipeline.params import CtfidfParams
 
 

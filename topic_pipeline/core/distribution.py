@@ -25,10 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.metrics.pairwise import cosine_similarity
-from sklearn.preprocessing import normalize
 
 from topic_pipeline.core.ctfidf import ctfidf_transform
+from topic_pipeline.core.sklearn_functions import cosine_similarity, normalize
 from topic_pipeline.errors import ParamsError, StageInputError
 
 

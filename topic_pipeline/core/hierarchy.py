@@ -16,11 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy.cluster import hierarchy as sch
 from scipy.spatial.distance import squareform
-from sklearn.metrics.pairwise import cosine_similarity
 
 from topic_pipeline.core.ctfidf import ctfidf_transform
+from topic_pipeline.core.sklearn_functions import cosine_similarity
 from topic_pipeline.core.topic_words import CANDIDATE_WORDS, top_words
 from topic_pipeline.errors import StageInputError
 
@@ -36,6 +35,8 @@ def topic_linkage(topic_ctfidf: sp.csr_matrix, method: str = "ward") -> np.ndarr
     distances = np.clip(1 - cosine_similarity(topic_ctfidf), 0.0, None)
     np.fill_diagonal(distances, 0)
     condensed = squareform(distances, checks=False)
+    from scipy.cluster import hierarchy as sch
+
     linkage = sch.linkage(condensed, method, optimal_ordering=True)
     linkage[:, 2] = spread_tied_heights(linkage[:, 2])
     return linkage
@@ -62,6 +63,8 @@ def custom_linkage(vectors: np.ndarray | sp.csr_matrix, linkage_function: Callab
         raise StageInputError(f"distance_function returned shape {distances.shape}; a condensed matrix of "
                               f"{n} topics has {n * (n - 1) // 2} values.")
     if linkage_function is None:
+        from scipy.cluster import hierarchy as sch
+
         linkage = sch.linkage(distances, "ward", optimal_ordering=True)
     else:
         linkage = np.asarray(linkage_function(distances), dtype=np.float64)

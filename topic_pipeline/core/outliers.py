@@ -25,10 +25,10 @@ from typing import Any, get_args
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.metrics.pairwise import cosine_similarity
 
 from topic_pipeline.core.ctfidf import ctfidf_transform
 from topic_pipeline.core.distribution import approximate_distribution
+from topic_pipeline.core.sklearn_functions import cosine_similarity
 from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.params import OutlierStrategy
 

@@ -12,16 +12,19 @@ has no effect; ours does what the documentation says.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.preprocessing import normalize
 
 from topic_pipeline.core.ctfidf import ctfidf_transform
+from topic_pipeline.core.sklearn_functions import normalize
 from topic_pipeline.core.topic_words import CANDIDATE_WORDS, top_words
 from topic_pipeline.core.vectorize import clean_for_bag_of_words
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import CountVectorizer
 
 GROUP_WORDS = 5
 

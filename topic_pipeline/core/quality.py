@@ -26,13 +26,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice, repeat
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import CountVectorizer
 
 from topic_pipeline.core.vectorize import clean_for_bag_of_words
 from topic_pipeline.errors import ParamsError
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import CountVectorizer
 
 WINDOW_SIZE = 10  # gensim's SLIDING_WINDOW_SIZES["c_npmi"]
 TOP_N = 10  # CoherenceModel(topn=10); also the diversity's top words

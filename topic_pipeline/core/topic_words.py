@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.metrics.pairwise import cosine_similarity
 
 from topic_pipeline.core.ctfidf import ctfidf_transform
+from topic_pipeline.core.sklearn_functions import cosine_similarity
 
 MISSING_WORD = ("", 1e-05)
 CANDIDATE_WORDS = 30

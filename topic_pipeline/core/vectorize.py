@@ -14,14 +14,16 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.utils._param_validation import InvalidParameterError
 
 from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.params import VectorizerParams
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import CountVectorizer
 
 _NON_ALPHANUMERIC = re.compile(r"[^A-Za-z0-9 ]+")
 EMPTY_DOCUMENT_TOKEN = "emptydoc"
@@ -57,7 +59,9 @@ def clean_texts(texts: list[str], language: str) -> list[str]:
 
 
 def make_vectorizer(params: VectorizerParams) -> CountVectorizer:
-    """The ``CountVectorizer`` the params describe."""
+    """The ``CountVectorizer`` the params describe (scikit-learn is imported here: a second to import)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
     return CountVectorizer(
         ngram_range=tuple(params.ngram_range),
         stop_words=params.stop_words,
@@ -78,6 +82,8 @@ def join_documents_per_topic(texts: list[str], topics: np.ndarray) -> tuple[np.n
 @contextlib.contextmanager
 def vectorizer_errors(n_topics: int) -> Iterator[None]:
     """CountVectorizer's refusals as our errors: a setting's value (ParamsError), or no terms (StageInputError)."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
     try:
         yield
     except InvalidParameterError as exc:  # a value CountVectorizer refuses (min_df=0, stop_words='french', ...)

@@ -15,11 +15,18 @@ from pydantic import Field, ValidationError, field_validator
 
 from topic_pipeline.errors import ParamsError
 from topic_pipeline.params.representation import check_representation_classes, parse_representation
-from topic_pipeline.params.sections_views import DocumentMapParams, ParamsSection, QualityParams, ReportParams
+from topic_pipeline.params.sections_views import (
+    DocumentMapParams,
+    HierarchyParams,
+    LinkageMethod,
+    OverTimeParams,
+    ParamsSection,
+    QualityParams,
+    ReportParams,
+)
 from topic_pipeline.params.trust import check_arguments, check_class_path
 
 ClusterSelectionMethod = Literal["eom", "leaf"]
-LinkageMethod = Literal["ward", "average", "complete", "single"]
 Deduplicate = Literal["inbox", "all", "none"]
 Granularity = Literal["day", "week", "month"]
 UpdateMode = Literal["refit", "assign"]
@@ -239,26 +246,6 @@ class RepresentationParams(ParamsSection):
     def _known_models(cls, value: dict[str, Any]) -> dict[str, Any]:
         parse_representation(value)  # raises with the valid model names
         return value
-
-
-class HierarchyParams(ParamsSection):
-    """Merge tree of the topics (BERTopic's ``hierarchical_topics``)."""
-
-    linkage: LinkageMethod = "ward"
-    name_words: int = Field(default=5, ge=1)
-
-
-class OverTimeParams(ParamsSection):
-    """Topics over time (BERTopic's ``topics_over_time``) and per class (``topics_per_class``).
-
-    ``nr_bins`` cuts the timestamp range into equal bins (BERTopic: None = one
-    bin per distinct timestamp, impractical for second-level timestamps).
-    """
-
-    nr_bins: int | None = Field(default=20, ge=1)
-    global_tuning: bool = True
-    evolution_tuning: bool = True
-    top_n_words: int = Field(default=10, ge=5)
 
 
 class PartitionsParams(ParamsSection):

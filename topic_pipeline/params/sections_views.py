@@ -1,7 +1,9 @@
-"""The params sections of the stages that show results: the document map, the report, the quality checks.
+"""The params sections of the stages that describe and show results: the hierarchy, topics over time and
+per class, the document map, the report, the quality checks.
 
 Kept apart from ``sections`` (the modeling stages) only to keep modules small; ``PipelineParams``
-holds them like any other section.
+holds them like any other section. The optional stages (BERTopic's ``fit_transform`` computes none of
+them) have an on/off switch, on by default: a stage switched off writes an empty output at once.
 """
 
 from __future__ import annotations
@@ -13,6 +15,33 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class ParamsSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+LinkageMethod = Literal["ward", "average", "complete", "single"]
+
+
+class HierarchyParams(ParamsSection):
+    """Merge tree of the topics (BERTopic's ``hierarchical_topics``); ``enabled: false`` leaves it empty."""
+
+    enabled: bool = True
+    linkage: LinkageMethod = "ward"
+    name_words: int = Field(default=5, ge=1)
+
+
+class OverTimeParams(ParamsSection):
+    """Topics over time (BERTopic's ``topics_over_time``) and per class (``topics_per_class``).
+
+    ``nr_bins`` cuts the timestamp range into equal bins (BERTopic: None = one
+    bin per distinct timestamp, impractical for second-level timestamps).
+    ``enabled`` switches topics over time on or off, ``per_class`` topics per class.
+    """
+
+    enabled: bool = True
+    per_class: bool = True
+    nr_bins: int | None = Field(default=20, ge=1)
+    global_tuning: bool = True
+    evolution_tuning: bool = True
+    top_n_words: int = Field(default=10, ge=5)
 
 
 class DocumentMapParams(ParamsSection):

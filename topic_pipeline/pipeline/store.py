@@ -75,6 +75,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def read_json(path: Path, default: Any) -> Any:
+    """A small JSON file of the store's own, or ``default`` when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+
+
 def write_json(path: Path, value: Any) -> None:
     """Atomically write JSON (used for manifests, pointers and run records)."""
     atomic_write_bytes(path, json.dumps(value, indent=1, default=str).encode())

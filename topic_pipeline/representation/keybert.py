@@ -12,8 +12,8 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics.pairwise import cosine_similarity
 
+from topic_pipeline.core.sklearn_functions import cosine_similarity
 from topic_pipeline.core.topic_words import MISSING_WORD, representative_documents, top_words
 from topic_pipeline.errors import RepresentationError
 from topic_pipeline.params.representation import KeyBERTInspired

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics.pairwise import cosine_similarity
 
+from topic_pipeline.core.sklearn_functions import cosine_similarity
 from topic_pipeline.core.topic_words import MISSING_WORD
 from topic_pipeline.params.representation import MaximalMarginalRelevance
 from topic_pipeline.representation.base import AspectInputs, Words, pad, require_embed

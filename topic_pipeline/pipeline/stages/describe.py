@@ -134,8 +134,11 @@ def _write_pictures(out: RepresentationsOutput, term_rows: pd.DataFrame, topic_r
 
 
 def compute_hierarchy(ctx: StepContext) -> dict[str, Any]:
-    settings = ctx.params.hierarchy
-    bags, ctfidf, out = ctx.input(VectorizedBagsOutput), ctx.input(CtfidfOutput), HierarchyOutput(ctx.out)
+    settings, out = ctx.params.hierarchy, HierarchyOutput(ctx.out)
+    if not settings.enabled:
+        out.write(pd.DataFrame(columns=list(HIERARCHY_COLUMNS)))
+        return _switched_off(ctx, "topic_hierarchy", "hierarchy.enabled")
+    bags, ctfidf = ctx.input(VectorizedBagsOutput), ctx.input(CtfidfOutput)
     topic_ids = bags.topic_ids()
     if (topic_ids != -1).sum() < 2:
         ctx.log.warning("topic_hierarchy: fewer than 2 topics, the hierarchy is empty")
@@ -203,8 +206,27 @@ def prepare_over_time(ctx: PrepareContext) -> tuple[str, Path | None]:
     return f"previous:{key}", ctx.store.output_dir("topics_over_time", key)
 
 
+def _switched_off(ctx: StepContext, stage: str, switch: str) -> dict[str, Any]:
+    """The metadata of an optional stage switched off in the params (its output is empty)."""
+    note = f"Not computed: {switch} is false in the params (an empty output, so that nothing downstream waits)."
+    ctx.log.info("%s: %s", stage, note)
+    return {"rows": 0, "note": note}
+
+
+def _empty_groups_table(group_column: str) -> pd.DataFrame:
+    """The table of topics over time / per class with no rows (what a switched-off stage stores)."""
+    return pd.DataFrame({"topic_id": pd.Series([], dtype="int64"), group_column: pd.Series([], dtype=object),
+                         "frequency": pd.Series([], dtype="int64"), "words": pd.Series([], dtype=str),
+                         "weights": pd.Series([], dtype=object)})
+
+
 def compute_over_time(ctx: StepContext) -> dict[str, Any]:
     settings = ctx.params.over_time
+    if not settings.enabled:
+        table = _empty_groups_table("timestamp")
+        table["timestamp"] = pd.to_datetime(table["timestamp"], utc=True)
+        OverTimeOutput(ctx.out).write(table, {})
+        return _switched_off(ctx, "topics_over_time", "over_time.enabled")
     docs = ctx.documents(["doc_id", "timestamp", "ingested_at"])
     if ctx.window is not None:  # one bin: the partition's window
         bins = pd.Series(ctx.window.start, index=docs.index)
@@ -229,6 +251,9 @@ def compute_over_time(ctx: StepContext) -> dict[str, Any]:
 
 
 def compute_per_class(ctx: StepContext) -> dict[str, Any]:
+    if not ctx.params.over_time.per_class:
+        PerClassOutput(ctx.out).write(_empty_groups_table("class").astype({"class": str}))
+        return _switched_off(ctx, "topics_per_class", "over_time.per_class")
     docs = ctx.documents(["doc_id", "label"])
     labels = docs["label"].astype(object).where(docs["label"].notna(), None)
     table, _ = _grouped_topics(ctx, docs, labels, evolution_tuning=False)

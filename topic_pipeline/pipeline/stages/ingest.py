@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from topic_pipeline.errors import EmbeddingError
+from topic_pipeline.errors import EmbeddingError, StoreError
+from topic_pipeline.params import PipelineParams, fingerprint
 from topic_pipeline.pipeline import outputs
-from topic_pipeline.pipeline.corpus import LoadedDocuments, load_documents, source_signature
+from topic_pipeline.pipeline.corpus import LoadedDocuments, files_signature, load_documents, source_signature
 from topic_pipeline.pipeline.embedding import (
     check_embeddings,
     embed_texts,
@@ -25,28 +26,75 @@ from topic_pipeline.pipeline.embedding import (
 )
 from topic_pipeline.pipeline.stage_outputs import DocumentsOutput, EmbeddingsOutput
 from topic_pipeline.pipeline.stages.base import PrepareContext, StepContext, TimeWindow
+from topic_pipeline.pipeline.store import StageStore, read_json, write_json
 
 _LOADED: dict[tuple, LoadedDocuments] = {}
 
 
-def _load_documents_once(ctx: PrepareContext) -> LoadedDocuments:
+def _load_documents_once(params: PipelineParams, inbox_file: str | None) -> LoadedDocuments:
     """Read corpus and inbox once per process and file state (a backfill visits many windows)."""
-    memo_key = (ctx.params.corpus, source_signature(ctx.params.corpus), ctx.inbox_file)
+    memo_key = (params.corpus, source_signature(params.corpus), inbox_file)
     if memo_key not in _LOADED:
         _LOADED.clear()
-        _LOADED[memo_key] = load_documents(ctx.params.corpus, required_file=Path(ctx.inbox_file) if ctx.inbox_file else None)
+        _LOADED[memo_key] = load_documents(params.corpus, required_file=Path(inbox_file) if inbox_file else None)
     return _LOADED[memo_key]
 
 
-def prepare_documents(ctx: PrepareContext) -> tuple[str, LoadedDocuments]:
-    loaded = _load_documents_once(ctx)
+def prepare_documents(ctx: PrepareContext) -> tuple[str, LoadedDocuments | str]:
+    """The content digest of the documents (the stage's key material), and the documents (or, when they were
+    not read, that digest, to check them against if the stage is computed).
+
+    Reading and hashing a large corpus costs seconds, so the digest is also
+    remembered in the store under the files' signature (path, size,
+    modification time, inode and a digest of each file's first and last
+    megabyte: ``corpus.files_signature``); an unchanged corpus is then not read
+    at all unless the stage has to be computed.
+    """
+    signature = fingerprint({"corpus": ctx.params.corpus.model_dump(mode="json"), "files": files_signature(ctx.params.corpus),
+                             "window": ctx.window.key if ctx.window else None})
+    remembered = read_json(_digests_file(ctx.store), {}).get(signature)
+    if isinstance(remembered, str) and ctx.inbox_file is None:
+        return remembered, remembered
+    loaded = _window_documents(ctx)
+    digest = _documents_digest(loaded)
+    _remember_digest(ctx.store, signature, digest)
+    return digest, loaded
+
+
+def _window_documents(ctx: PrepareContext | StepContext) -> LoadedDocuments:
+    inbox_file = getattr(ctx, "inbox_file", None)
+    loaded = _load_documents_once(ctx.params, inbox_file)
     if ctx.window is not None:
         loaded = LoadedDocuments(_in_window(loaded.documents, ctx.window), _in_window(loaded.links, ctx.window),
                                  loaded.skipped_files, loaded.corpus_size)
+    return loaded
+
+
+def _documents_digest(loaded: LoadedDocuments) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for frame in (loaded.documents, loaded.links):
         digest.update(pd.util.hash_pandas_object(frame.drop(columns=["ingested_at"]), index=False).to_numpy().tobytes())
-    return digest.hexdigest(), loaded
+    return digest.hexdigest()
+
+
+_DIGESTS_KEPT = 64
+
+
+def _digests_file(store: StageStore) -> Path:
+    return store.root / "_signatures" / "documents.json"
+
+
+def _remember_digest(store: StageStore, signature: str, digest: str) -> None:
+    """Keep the digest of the last few corpus states (a small JSON file, replaced atomically)."""
+    path = _digests_file(store)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remembered = read_json(path, {})
+        remembered.pop(signature, None)
+        remembered[signature] = digest
+        write_json(path, dict(list(remembered.items())[-_DIGESTS_KEPT:]))
+    except OSError:  # a read-only store still runs; it only reads the corpus each time
+        pass
 
 
 def _in_window(frame: pd.DataFrame, window: TimeWindow) -> pd.DataFrame:
@@ -56,7 +104,12 @@ def _in_window(frame: pd.DataFrame, window: TimeWindow) -> pd.DataFrame:
 
 
 def compute_documents(ctx: StepContext) -> dict[str, Any]:
-    loaded: LoadedDocuments = ctx.prepared
+    loaded: LoadedDocuments | str = ctx.prepared
+    if isinstance(loaded, str):  # the digest was remembered: read the corpus now, and check it is still that corpus
+        remembered, loaded = loaded, _window_documents(ctx)
+        if _documents_digest(loaded) != remembered:
+            raise StoreError("The corpus files changed while this run read them (the same size and modification "
+                             "time, other content); run again.")
     frame = loaded.documents
     for path, problem in loaded.skipped_files.items():
         ctx.log.warning("Skipped inbox file %s: %s", path, problem)
