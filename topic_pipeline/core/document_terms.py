@@ -40,28 +40,22 @@ from topic_pipeline.params import VectorizerParams
 
 
 @dataclass(frozen=True)
-class TermCounts:
-    """Counts of one tokenization: ``counts`` (n_documents, n_terms) over ``vocabulary`` (sorted)."""
-
-    vocabulary: np.ndarray  # object array of str
-    counts: sp.csr_matrix
-
-
-@dataclass(frozen=True)
 class DocumentTerms:
     """What every bag of words of one vectorizer setting is summed from.
 
-    cleaned : counts of BERTopic's cleaned texts (``clean_for_bag_of_words`` without
-        the "emptydoc" stand-in, which applies to joined texts only)
-    raw : counts of the texts as they are
+    vocabulary : every term either tokenization found, sorted as CountVectorizer sorts
+    cleaned : (n_documents, n_terms) counts of BERTopic's cleaned texts (``clean_texts``:
+        without the "emptydoc" stand-in, which applies to joined texts only)
+    raw : (n_documents, n_terms) counts of the texts as they are
     empty : bool per document, its cleaned text is ""
     heads, tails : per document, its first and last n-1 tokens (n = the longest n-gram;
         None for unigrams), what the n-grams spanning two joined documents are made of
     """
 
     ngram_range: tuple[int, int]
-    cleaned: TermCounts
-    raw: TermCounts
+    vocabulary: np.ndarray  # object array of str
+    cleaned: sp.csr_matrix
+    raw: sp.csr_matrix
     empty: np.ndarray
     heads: list[tuple[str, ...]] | None = None
     tails: list[tuple[str, ...]] | None = None
@@ -70,9 +64,8 @@ class DocumentTerms:
         """These documents only (in this order), e.g. one time window's."""
         positions = np.asarray(positions, dtype=np.int64)
         pick = (lambda edges: [edges[i] for i in positions]) if self.heads is not None else (lambda edges: None)
-        return DocumentTerms(self.ngram_range, TermCounts(self.cleaned.vocabulary, self.cleaned.counts[positions]),
-                             TermCounts(self.raw.vocabulary, self.raw.counts[positions]), self.empty[positions],
-                             pick(self.heads), pick(self.tails))
+        return DocumentTerms(self.ngram_range, self.vocabulary, self.cleaned[positions], self.raw[positions],
+                             self.empty[positions], pick(self.heads), pick(self.tails))
 
 
 @dataclass(frozen=True)
@@ -109,22 +102,52 @@ def analyzer(params: VectorizerParams) -> _Analyzer:
 
 
 def count_document_terms(texts: Sequence[str], params: VectorizerParams) -> DocumentTerms:
-    """Tokenize every document once (cleaned and as it is) with the vectorizer the params describe."""
+    """Tokenize every document once (cleaned and as it is) with the vectorizer the params describe.
+
+    Both tokenizations share one vocabulary, so that mapping them onto a fitted
+    vocabulary is index arithmetic rather than a dictionary of every term.
+    """
     analyze = analyzer(params)
     cleaned_texts = clean_texts(list(texts), params.language)
     empty = np.fromiter((text == "" for text in cleaned_texts), dtype=bool, count=len(cleaned_texts))
     edges: list[tuple[tuple[str, ...], tuple[str, ...]]] | None = [] if analyze.max_n > 1 else None
-    cleaned = _count(cleaned_texts, analyze, edges)
-    raw = _count(texts, analyze, None)
-    heads = [head for head, _ in edges] if edges is not None else None
-    tails = [tail for _, tail in edges] if edges is not None else None
-    return DocumentTerms((analyze.min_n, analyze.max_n), cleaned, raw, empty, heads, tails)
-
-
-def _count(texts: Sequence[str], analyze: _Analyzer, edges: list | None) -> TermCounts:
-    """Count each text's terms (CountVectorizer's counting, with a sorted vocabulary)."""
     vocabulary: defaultdict[str, int] = defaultdict()
     vocabulary.default_factory = vocabulary.__len__
+    cleaned = _count(cleaned_texts, analyze, edges, vocabulary)
+    del cleaned_texts
+    raw = _count(texts, analyze, None, vocabulary)
+    terms = np.empty(len(vocabulary), dtype=object)
+    terms[:] = list(vocabulary.keys())
+    del vocabulary
+    order = _sorted_order(terms)
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    heads = [head for head, _ in edges] if edges is not None else None
+    tails = [tail for _, tail in edges] if edges is not None else None
+    return DocumentTerms((analyze.min_n, analyze.max_n), terms[order], _matrix(cleaned, position),
+                         _matrix(raw, position), empty, heads, tails)
+
+
+def _sorted_order(terms: np.ndarray) -> np.ndarray:
+    """The permutation that sorts ``terms`` as Python sorts str (by code point), computed by Arrow.
+
+    UTF-8 byte order is code point order, so Arrow's byte-wise sort (C++) gives
+    CountVectorizer's order, several times faster than sorting Python objects.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not len(terms):
+        return np.zeros(0, dtype=np.int64)
+    try:
+        return np.asarray(pc.array_sort_indices(pa.array(terms.tolist(), type=pa.large_string())), dtype=np.int64)
+    except (pa.ArrowException, UnicodeError):  # a lone surrogate (e.g. from a JSON "\ud800") is not UTF-8
+        return np.argsort(terms, kind="stable")
+
+
+def _count(texts: Sequence[str], analyze: _Analyzer, edges: list | None, vocabulary: defaultdict[str, int]
+           ) -> tuple[array, array, array]:
+    """Count each text's terms (CountVectorizer's counting), numbering new terms in ``vocabulary``."""
     indices, values, indptr = array("q"), array("q"), array("q", [0])
     keep = analyze.max_n - 1
     for text in texts:
@@ -135,16 +158,17 @@ def _count(texts: Sequence[str], analyze: _Analyzer, edges: list | None) -> Term
         indices.extend(map(vocabulary.__getitem__, counted.keys()))
         values.extend(counted.values())
         indptr.append(len(indices))
-    terms = np.empty(len(vocabulary), dtype=object)
-    terms[:] = list(vocabulary.keys())
-    order = np.argsort(terms, kind="stable") if len(terms) else np.zeros(0, dtype=np.int64)
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    column = position[np.frombuffer(indices, dtype=np.int64)] if len(indices) else np.zeros(0, dtype=np.int64)
-    counts = sp.csr_matrix((np.frombuffer(values, dtype=np.int64), column, np.frombuffer(indptr, dtype=np.int64)),
-                           shape=(len(texts), len(terms)))
+    return indices, values, indptr
+
+
+def _matrix(counted: tuple[array, array, array], position: np.ndarray) -> sp.csr_matrix:
+    """The counts as a csr matrix with columns in sorted-vocabulary order."""
+    indices, values, indptr = (np.frombuffer(part, dtype=np.int64) for part in counted)
+    column = position[indices] if len(indices) else np.zeros(0, dtype=np.int64)
+    counts = sp.csr_matrix((values.astype(np.int32), column.astype(np.int32), indptr),
+                           shape=(len(indptr) - 1, len(position)))
     counts.sort_indices()
-    return TermCounts(terms[order], counts)
+    return counts
 
 
 def group_codes(groups: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -196,13 +220,6 @@ def summed_counts(counts: sp.csr_matrix, codes: np.ndarray, n_groups: int) -> sp
     return sp.csr_matrix(indicator @ counts)
 
 
-def column_map(source: np.ndarray, target_index: dict[str, int], n_target: int) -> sp.csr_matrix:
-    """(len(source), n_target) 0/1 matrix moving each source column to its term's target column (or nowhere)."""
-    target = np.fromiter((target_index.get(term, -1) for term in source), dtype=np.int64, count=len(source))
-    rows = np.flatnonzero(target >= 0)
-    return sp.csr_matrix((np.ones(len(rows), dtype=np.int64), (rows, target[rows])), shape=(len(source), n_target))
-
-
 def limit_features(counts: sp.csr_matrix, params: VectorizerParams) -> np.ndarray:
     """The columns ``CountVectorizer`` keeps after min_df, max_df and max_features (its own rules, its errors).
 
@@ -229,7 +246,15 @@ def limit_features(counts: sp.csr_matrix, params: VectorizerParams) -> np.ndarra
     return kept
 
 
-def fit_topic_bags(terms: DocumentTerms, topics: np.ndarray, params: VectorizerParams) -> TopicBags:
+@dataclass(frozen=True)
+class FittedBags:
+    """The topic bags and, per fitted term, its column in the document terms (-1: found across documents only)."""
+
+    bags: TopicBags
+    source_columns: np.ndarray
+
+
+def fit_topic_bags(terms: DocumentTerms, topics: np.ndarray, params: VectorizerParams) -> FittedBags:
     """``vectorize_topics`` from stored counts: the vocabulary fitted on the joined topic texts, their counts,
     and each document's counts (of its text as it is) over that vocabulary; the same numbers and errors.
 
@@ -247,49 +272,63 @@ def fit_topic_bags(terms: DocumentTerms, topics: np.ndarray, params: VectorizerP
 
 
 def _fit_topic_bags(terms: DocumentTerms, topics: np.ndarray, topic_ids: np.ndarray, params: VectorizerParams
-                    ) -> TopicBags:
+                    ) -> FittedBags:
     codes = group_codes(topics, topic_ids)
-    summed = summed_counts(terms.cleaned.counts, codes, len(topic_ids))
-    vocabulary, matrix = _with_spanning_terms(terms.cleaned.vocabulary, summed,
-                                              spanning_terms(terms, codes, len(topic_ids), params))
+    summed = summed_counts(terms.cleaned, codes, len(topic_ids))
+    vocabulary, matrix, source = _with_spanning_terms(terms.vocabulary, summed,
+                                                      spanning_terms(terms, codes, len(topic_ids), params))
     present = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) > 0)
     if len(present) == 0:
         raise ValueError("empty vocabulary; perhaps the documents only contain stop words")
-    vocabulary, matrix = vocabulary[present], matrix[:, present]
-    kept = limit_features(matrix, params)
-    vocabulary, topic_term_counts = vocabulary[kept], sp.csr_matrix(matrix[:, kept], dtype=np.int64)
+    kept = present[limit_features(matrix[:, present], params)]
+    topic_term_counts = sp.csr_matrix(matrix[:, kept], dtype=np.int64)
     topic_term_counts.sort_indices()
-    index = {term: column for column, term in enumerate(vocabulary)}
-    doc_term_counts = terms.raw.counts @ column_map(terms.raw.vocabulary, index, len(vocabulary))
-    doc_term_counts = sp.csr_matrix(doc_term_counts, dtype=np.int64)
+    source_columns = source[kept]
+    doc_term_counts = sp.csr_matrix(terms.raw @ column_map(source_columns, terms.raw.shape[1]), dtype=np.int64)
     doc_term_counts.sort_indices()
-    return TopicBags(topic_ids=topic_ids.astype(np.int64), vocabulary=vocabulary,
+    bags = TopicBags(topic_ids=topic_ids.astype(np.int64), vocabulary=vocabulary[kept],
                      topic_term_counts=topic_term_counts, doc_term_counts=doc_term_counts)
+    return FittedBags(bags, source_columns)
 
 
 def group_term_counts(terms: DocumentTerms, codes: np.ndarray, n_groups: int, vocabulary: np.ndarray,
-                      params: VectorizerParams) -> sp.csr_matrix:
+                      source_columns: np.ndarray, params: VectorizerParams) -> sp.csr_matrix:
     """(n_groups, len(vocabulary)): each group's joined cleaned text counted with a fitted vocabulary,
-    as ``CountVectorizer.transform`` of that joined text would count it."""
-    index = {term: column for column, term in enumerate(vocabulary)}
-    counts = summed_counts(terms.cleaned.counts, codes, n_groups) @ column_map(terms.cleaned.vocabulary, index,
-                                                                             len(vocabulary))
-    extra = [(group, index[term], count) for (group, term), count in spanning_terms(terms, codes, n_groups,
-                                                                                     params).items()
-             if term in index]
+    as ``CountVectorizer.transform`` of that joined text would count it.
+
+    ``source_columns`` gives each fitted term's column in ``terms`` (-1 for a term found only
+    across two joined documents), as ``fit_topic_bags`` returned it.
+    """
+    counts = summed_counts(terms.cleaned, codes, n_groups) @ column_map(source_columns, terms.cleaned.shape[1])
+    extra = spanning_terms(terms, codes, n_groups, params)
     if extra:
-        rows, columns, values = (np.asarray(part, dtype=np.int64) for part in zip(*extra, strict=True))
-        counts = counts + sp.csr_matrix((values, (rows, columns)), shape=counts.shape)
+        candidates = np.empty(len(extra), dtype=object)
+        candidates[:] = [term for _, term in extra]
+        at = np.minimum(np.searchsorted(vocabulary, candidates), max(len(vocabulary) - 1, 0))
+        known = np.flatnonzero(vocabulary[at] == candidates) if len(vocabulary) else np.zeros(0, dtype=np.int64)
+        groups = np.fromiter((group for group, _ in extra), dtype=np.int64, count=len(extra))
+        values = np.fromiter(extra.values(), dtype=np.int64, count=len(extra))
+        counts = counts + sp.csr_matrix((values[known], (groups[known], at[known])), shape=counts.shape)
     counts = sp.csr_matrix(counts, dtype=np.int64)
     counts.sort_indices()
     return counts
 
 
+def column_map(source_columns: np.ndarray, n_source: int) -> sp.csr_matrix:
+    """(n_source, len(source_columns)) 0/1 matrix moving source column ``source_columns[j]`` to column j."""
+    targets = np.flatnonzero(source_columns >= 0)
+    return sp.csr_matrix((np.ones(len(targets), dtype=np.int64), (source_columns[targets], targets)),
+                         shape=(n_source, len(source_columns)))
+
+
 def _with_spanning_terms(vocabulary: np.ndarray, summed: sp.csr_matrix, extra: Counter[tuple[int, str]]
-                         ) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Add the spanning counts to the summed ones, inserting their new terms in sorted position."""
+                         ) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
+    """Add the spanning counts to the summed ones, inserting their new terms in sorted position.
+
+    Also returns each merged column's column in ``vocabulary`` (-1 for an inserted term).
+    """
     if not extra:
-        return vocabulary, summed
+        return vocabulary, summed, np.arange(len(vocabulary))
     candidates = np.empty(len({term for _, term in extra}), dtype=object)
     candidates[:] = sorted({term for _, term in extra})
     at = np.searchsorted(vocabulary, candidates) if len(vocabulary) else np.zeros(len(candidates), dtype=np.int64)
@@ -305,4 +344,6 @@ def _with_spanning_terms(vocabulary: np.ndarray, summed: sp.csr_matrix, extra: C
     rows, columns, values = (np.asarray(part, dtype=np.int64) for part in
                              zip(*[(group, column_of[term], count) for (group, term), count in extra.items()],
                                  strict=True))
-    return merged, sp.csr_matrix(moved + sp.csr_matrix((values, (rows, columns)), shape=moved.shape))
+    source = np.full(len(merged), -1, dtype=np.int64)
+    source[shift] = np.arange(len(vocabulary))
+    return merged, sp.csr_matrix(moved + sp.csr_matrix((values, (rows, columns)), shape=moved.shape)), source

@@ -191,7 +191,9 @@ def pipeline_sections(arguments: Mapping[str, Any], *, has_labels: bool
         "representation": {"top_n_words": args.top_n_words,
                            "aspects": representation_section(args.representation_model)
                            if args.representation_model is not None else {},
-                           "quality": False},  # fit as BERTopic does; topic_quality() computes it on demand
+                           # fit as BERTopic does: topic_quality() computes quality on demand, and the PNG
+                           # previews are the Dagster UI's (the visualize_* methods draw the figures)
+                           "quality": False, "pictures": False},
         "updates": {"mode": "refit", "keep_models": True},
     }
     for name, values in (args.params or {}).items():

@@ -231,7 +231,8 @@ class RepresentationParams(ParamsSection):
     ``quality`` also computes NPMI coherence, diversity, outlier share and the
     topic count (the ``quality`` section's checks read them); it tokenizes the
     corpus once more, so ``TopicModel`` (which BERTopic users call in loops)
-    leaves it to ``topic_quality()``.
+    leaves it to ``topic_quality()``. ``pictures`` draws the two PNG previews
+    the Dagster UI shows (matplotlib, about a second).
     """
 
     top_n_words: int = Field(default=10, ge=1, le=100)
@@ -240,6 +241,7 @@ class RepresentationParams(ParamsSection):
     name_words: int = Field(default=4, ge=1)
     aspects: dict[str, Any] = Field(default_factory=dict)
     quality: bool = True
+    pictures: bool = True
 
     @field_validator("aspects")
     @classmethod

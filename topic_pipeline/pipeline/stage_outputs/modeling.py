@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from topic_pipeline.core.document_terms import DocumentTerms, TermCounts
+from topic_pipeline.core.document_terms import DocumentTerms, FittedBags
 from topic_pipeline.core.vectorize import TopicBags
 from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.stage_outputs.base import (
@@ -106,19 +106,27 @@ class AssignmentsOutput(StageOutput):
         return read_optional_table(self, "zeroshot_topics")
 
 
+def _terms(folder: Path, name: str) -> np.ndarray:
+    """A stored vocabulary as an object array of str (the column order of its matrices)."""
+    terms = pq.read_table(outputs.table_path(folder, name)).column("term").to_pylist()
+    vocabulary = np.empty(len(terms), dtype=object)
+    vocabulary[:] = terms
+    return vocabulary
+
+
 @dataclass(frozen=True)
 class DocumentTermsOutput(StageOutput):
-    """``doc_ids.parquet``, per tokenization (``cleaned``, ``raw``) ``<name>_vocabulary.parquet`` and
-    ``<name>_counts.npz`` (int32), ``empty.npy`` and, for n-grams, ``edges.parquet`` (heads, tails)."""
+    """``doc_ids.parquet``, ``vocabulary.parquet``, ``cleaned_counts.npz`` and ``raw_counts.npz`` (int32,
+    documents x terms), ``empty.npy``, ``ngram_range.npy`` and, for n-grams, ``edges.parquet`` (head, tail)."""
 
     stage: ClassVar[str] = "document_terms"
 
     def write(self, doc_ids: pd.Series, terms: DocumentTerms) -> None:
         outputs.write_table(self.folder, "doc_ids", pd.DataFrame({"doc_id": doc_ids.astype(str).to_numpy()}))
-        for name, counted in (("cleaned", terms.cleaned), ("raw", terms.raw)):
-            outputs.write_table(self.folder, f"{name}_vocabulary",
-                                pa.table({"term": pa.array(counted.vocabulary.tolist(), type=pa.string())}))
-            outputs.write_sparse(self.folder, f"{name}_counts", sp.csr_matrix(counted.counts, dtype=np.int32))
+        outputs.write_table(self.folder, "vocabulary",
+                            pa.table({"term": pa.array(terms.vocabulary.tolist(), type=pa.string())}))
+        outputs.write_sparse(self.folder, "cleaned_counts", terms.cleaned)
+        outputs.write_sparse(self.folder, "raw_counts", terms.raw)
         outputs.write_array(self.folder, "empty", terms.empty)
         outputs.write_array(self.folder, "ngram_range", np.asarray(terms.ngram_range, dtype=np.int64))
         if terms.heads is not None and terms.tails is not None:
@@ -129,21 +137,14 @@ class DocumentTermsOutput(StageOutput):
         return outputs.read_table(self.folder, "doc_ids")["doc_id"]
 
     def read(self) -> DocumentTerms:
-        counted = [TermCounts(self._vocabulary(name), outputs.read_sparse(self.folder, f"{name}_counts"))
-                   for name in ("cleaned", "raw")]
         low, high = (int(n) for n in outputs.read_array(self.folder, "ngram_range"))
         heads = tails = None
         if high > 1:
             edges = pq.read_table(outputs.table_path(self.folder, "edges"))
             heads, tails = ([tuple(row) for row in edges.column(name).to_pylist()] for name in ("head", "tail"))
-        return DocumentTerms((low, high), counted[0], counted[1],
+        return DocumentTerms((low, high), _terms(self.folder, "vocabulary"), outputs.read_sparse(self.folder, "cleaned_counts"),
+                             outputs.read_sparse(self.folder, "raw_counts"),
                              np.asarray(outputs.read_array(self.folder, "empty"), dtype=bool), heads, tails)
-
-    def _vocabulary(self, name: str) -> np.ndarray:
-        terms = pq.read_table(outputs.table_path(self.folder, f"{name}_vocabulary")).column("term").to_pylist()
-        vocabulary = np.empty(len(terms), dtype=object)
-        vocabulary[:] = terms
-        return vocabulary
 
 
 @dataclass(frozen=True)
@@ -152,9 +153,16 @@ class VectorizedBagsOutput(StageOutput):
 
     stage: ClassVar[str] = "vectorized_bags"
 
-    def write(self, bags: TopicBags) -> None:
+    def write(self, bags: TopicBags | FittedBags) -> None:
+        """The bags; from ``fit_topic_bags`` also each term's column in the document terms."""
+        if isinstance(bags, FittedBags):
+            outputs.write_array(self.folder, "document_term_columns", bags.source_columns)
+            bags = bags.bags
         outputs.write_array(self.folder, "topic_ids", bags.topic_ids)
-        outputs.write_table(self.folder, "vocabulary", pd.DataFrame({"term": bags.vocabulary.astype(str)}))
+        # a pyarrow string column straight from the terms: numpy's astype(str) would make a fixed-width array
+        # as wide as the longest term (gigabytes for a bigram vocabulary with one long token)
+        outputs.write_table(self.folder, "vocabulary",
+                            pa.table({"term": pa.array([str(term) for term in bags.vocabulary], type=pa.string())}))
         outputs.write_sparse(self.folder, "topic_term_counts", bags.topic_term_counts)
         outputs.write_sparse(self.folder, "doc_term_counts", bags.doc_term_counts)
 
@@ -168,13 +176,17 @@ class VectorizedBagsOutput(StageOutput):
 
     def vocabulary(self) -> np.ndarray:
         """ndarray of shape (n_terms,): the terms in column order."""
-        return outputs.read_table(self.folder, "vocabulary")["term"].to_numpy()
+        return _terms(self.folder, "vocabulary")
 
     def topic_term_counts(self) -> sp.csr_matrix:
         return outputs.read_sparse(self.folder, "topic_term_counts")
 
     def doc_term_counts(self) -> sp.csr_matrix:
         return outputs.read_sparse(self.folder, "doc_term_counts")
+
+    def document_term_columns(self) -> np.ndarray:
+        """Each term's column in the ``document_terms`` input (-1: a term found across joined documents only)."""
+        return np.asarray(outputs.read_array(self.folder, "document_term_columns"))
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ STAGES: dict[str, Stage] = {
         Stage("document_terms", "vectorizer", ("documents",), modeling.compute_document_terms,
               "Term counts per document (cleaned as BERTopic cleans, and as written), counted once per vectorizer "
               "setting: every bag of words downstream is a sum of them.",
-              section_fields=("ngram_range", "stop_words", "lowercase", "language")),
+              section_fields=("ngram_range", "stop_words", "lowercase", "language"), revision=2),
         Stage("vectorized_bags", "vectorizer", ("topic_assignments", "document_terms"), modeling.compute_bags,
               "Vocabulary and term counts per topic and per document.", revision=2),
         Stage("ctfidf", "ctfidf", ("vectorized_bags",), modeling.compute_ctfidf, "Class-based TF-IDF weights and idf.",

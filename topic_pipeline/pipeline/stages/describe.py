@@ -87,7 +87,7 @@ def compute_representations(ctx: StepContext) -> dict[str, Any]:
         "aspects": ", ".join(["Main", *aspects]),
         "largest_topics_md": _largest_topics(topic_rows),
         **quality_metadata(quality),
-        **_write_pictures(out, term_rows, topic_rows),
+        **(_write_pictures(out, term_rows, topic_rows) if settings.pictures else {}),
     }
 
 
@@ -189,7 +189,8 @@ def _grouped_topics(ctx: StepContext, docs: pd.DataFrame, groups: pd.Series, *, 
         evolution_tuning=evolution_tuning,
         top_n_words=settings.top_n_words,
         state=state,
-        count_pairs=lambda codes, n_pairs: group_term_counts(terms, codes, n_pairs, vocabulary, vectorizer_params),
+        count_pairs=lambda codes, n_pairs: group_term_counts(terms, codes, n_pairs, vocabulary,
+                                                             bags.document_term_columns(), vectorizer_params),
     )
     return table, state["previous"]
 

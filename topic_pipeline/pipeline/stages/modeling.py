@@ -314,16 +314,15 @@ def compute_document_terms(ctx: StepContext) -> dict[str, Any]:
         check_vectorizer_params(ctx.params.vectorizer)
     terms = count_document_terms(docs["text"].tolist(), ctx.params.vectorizer)
     DocumentTermsOutput(ctx.out).write(docs["doc_id"], terms)
-    return {"rows": int(terms.cleaned.counts.shape[0]), "terms": int(len(terms.cleaned.vocabulary)),
-            "raw_terms": int(len(terms.raw.vocabulary)), "nonzero": int(terms.cleaned.counts.nnz),
-            "empty_documents": int(terms.empty.sum())}
+    return {"rows": int(terms.cleaned.shape[0]), "terms": int(len(terms.vocabulary)),
+            "nonzero": int(terms.cleaned.nnz), "empty_documents": int(terms.empty.sum())}
 
 
 def compute_bags(ctx: StepContext) -> dict[str, Any]:
     topics = ctx.input(AssignmentsOutput).read(["topic_id"])["topic_id"].to_numpy()
-    bags = fit_topic_bags(ctx.input(DocumentTermsOutput).read(), topics, ctx.params.vectorizer)
-    VectorizedBagsOutput(ctx.out).write(bags)
-    return {"rows": int(bags.topic_term_counts.shape[0]), "terms": int(len(bags.vocabulary))}
+    fitted = fit_topic_bags(ctx.input(DocumentTermsOutput).read(), topics, ctx.params.vectorizer)
+    VectorizedBagsOutput(ctx.out).write(fitted)
+    return {"rows": int(fitted.bags.topic_term_counts.shape[0]), "terms": int(len(fitted.bags.vocabulary))}
 
 
 def prepare_ctfidf(ctx: PrepareContext) -> tuple[str, None]:
