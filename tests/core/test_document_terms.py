@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from conftest import NEWSGROUPS
 
-from topic_pipeline.core.document_terms import count_document_terms, fit_topic_bags, group_term_counts
+from topic_pipeline.core.document_terms import count_document_terms, extend_document_terms
+from topic_pipeline.core.term_sums import fit_topic_bags, group_term_counts
 from topic_pipeline.core.vectorize import clean_for_bag_of_words, make_vectorizer, vectorize_topics
 from topic_pipeline.errors import ParamsError, StageInputError
 from topic_pipeline.params import VectorizerParams
@@ -66,6 +67,26 @@ def test_group_counts_equal_transform_of_joined_texts(texts_and_topics, settings
     counts = group_term_counts(terms, codes, len(pairs), vocabulary, fitted.source_columns, params)
     assert (counts != expected).nnz == 0
     assert counts.sum() > 0
+
+
+@pytest.mark.parametrize("settings", SETTINGS[:3], ids=str)
+def test_counting_only_new_documents_equals_counting_all(texts_and_topics, settings):
+    """Documents leave (their terms with them), arrive and change: the extension equals a fresh count."""
+    texts, _ = texts_and_topics
+    params = VectorizerParams(**settings)
+    before = texts[:400]
+    previous = count_document_terms(before, params)
+    after = texts[150:] + ["a changed text", before[10]]
+    row_of = {text: row for row, text in enumerate(before)}
+    reused = np.array([row_of.get(text, -1) for text in after])
+    assert (reused >= 0).sum() >= 251 and (reused < 0).sum() > 100
+    extended, fresh = extend_document_terms(previous, reused, after, params), count_document_terms(after, params)
+    assert extended.vocabulary.tolist() == fresh.vocabulary.tolist()
+    for name in ("cleaned", "raw"):
+        ours, expected = getattr(extended, name), getattr(fresh, name)
+        assert (ours != expected).nnz == 0 and np.array_equal(ours.indices, expected.indices)
+    assert np.array_equal(extended.empty, fresh.empty)
+    assert (extended.heads, extended.tails) == (fresh.heads, fresh.tails)
 
 
 def test_errors_are_countvectorizers(texts_and_topics):

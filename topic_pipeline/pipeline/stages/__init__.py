@@ -33,8 +33,8 @@ STAGES: dict[str, Stage] = {
               "reassignment.", prepare=modeling.prepare_topic_assignments, revision=2),
         Stage("document_terms", "vectorizer", ("documents",), modeling.compute_document_terms,
               "Term counts per document (cleaned as BERTopic cleans, and as written), counted once per vectorizer "
-              "setting: every bag of words downstream is a sum of them.",
-              section_fields=("ngram_range", "stop_words", "lowercase", "language"), revision=2),
+              "setting: every bag of words downstream is a sum of them; new documents recount only themselves.",
+              prepare=modeling.prepare_document_terms, section_fields=modeling.TOKENIZER_FIELDS, revision=3),
         Stage("vectorized_bags", "vectorizer", ("topic_assignments", "document_terms"), modeling.compute_bags,
               "Vocabulary and term counts per topic and per document.", revision=2),
         Stage("ctfidf", "ctfidf", ("vectorized_bags",), modeling.compute_ctfidf, "Class-based TF-IDF weights and idf.",

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from topic_pipeline.core.document_terms import group_term_counts
 from topic_pipeline.core.hierarchy import HIERARCHY_COLUMNS, build_hierarchy, topic_tree
 from topic_pipeline.core.over_time import bin_timestamps, topics_per_group
 from topic_pipeline.core.quality import corpus_tokens, topic_quality
+from topic_pipeline.core.term_sums import group_term_counts
 from topic_pipeline.core.topic_ids import topic_sizes
 from topic_pipeline.core.topic_words import representative_documents, topic_name
 from topic_pipeline.core.vectorize import make_vectorizer

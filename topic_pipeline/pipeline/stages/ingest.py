@@ -18,8 +18,8 @@ from topic_pipeline.pipeline.corpus import LoadedDocuments, files_signature, loa
 from topic_pipeline.pipeline.embedding import (
     check_embeddings,
     embed_texts,
+    load_embedding_model,
     load_precomputed,
-    load_sentence_model,
     model_cache_key,
     model_identity,
     precomputed_digest,
@@ -172,7 +172,7 @@ def _embed_with_cache(docs: pd.DataFrame, ctx: StepContext) -> tuple[np.ndarray,
     identity = model_identity(settings)
     model = None
     if not identity.resolved:
-        model = load_sentence_model(settings.model, settings.device)
+        model = load_embedding_model(settings)
         identity = model_identity(settings)
     model_key = identity.key if identity.resolved else None
     cached_hashes, cached_vectors = ctx.store.cached_embeddings(model_key) if model_key else ([], None)

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from topic_pipeline.core.clustering import assign_clusters, fit_clusterer, is_hdbscan
 from topic_pipeline.core.ctfidf import ctfidf_weights
-from topic_pipeline.core.document_terms import count_document_terms, fit_topic_bags
+from topic_pipeline.core.document_terms import count_document_terms, extend_document_terms
 from topic_pipeline.core.guided import (
     combine_zeroshot_topics,
     guide_embeddings,
@@ -30,8 +30,10 @@ from topic_pipeline.core.guided import (
 )
 from topic_pipeline.core.reduction import fit_reducer, transform_embeddings
 from topic_pipeline.core.soft_clustering import cluster_memberships, map_memberships
+from topic_pipeline.core.term_sums import fit_topic_bags
 from topic_pipeline.core.topic_ids import renumber_by_frequency, topic_embeddings, topic_sizes
 from topic_pipeline.core.vectorize import check_vectorizer_params, vectorizer_errors
+from topic_pipeline.errors import TopicPipelineError
 from topic_pipeline.params import fingerprint
 from topic_pipeline.pipeline import outputs
 from topic_pipeline.pipeline.embedding import embed_texts
@@ -307,15 +309,42 @@ def compute_topic_assignments(ctx: StepContext) -> dict[str, Any]:
     }
 
 
+TOKENIZER_FIELDS = ("ngram_range", "stop_words", "lowercase", "language")  # what document_terms depends on
+
+
+def prepare_document_terms(ctx: PrepareContext) -> tuple[None, Path | None]:
+    """The published document terms of the same tokenizer settings, if any: unchanged documents' counts are
+    taken from there (new documents arriving recount only themselves). Not key material: the output is the
+    same either way."""
+    try:
+        key = ctx.store.current("document_terms")
+    except TopicPipelineError:
+        return None, None
+    if key is None or not ctx.store.has("document_terms", key):
+        return None, None
+    settings = ctx.params.vectorizer.model_dump(mode="json")
+    if ctx.store.manifest("document_terms", key).get("params") != {name: settings[name] for name in TOKENIZER_FIELDS}:
+        return None, None
+    ctx.ledger.protect("document_terms", key)
+    return None, ctx.store.output_dir("document_terms", key)
+
+
 def compute_document_terms(ctx: StepContext) -> dict[str, Any]:
     """Tokenize the corpus once for this vectorizer setting; bags per topic, bin and class are sums of it."""
-    docs = ctx.documents(["doc_id", "text"])
+    docs = ctx.documents(["doc_id", "text", "doc_hash"])
     with vectorizer_errors(0):
         check_vectorizer_params(ctx.params.vectorizer)
-    terms = count_document_terms(docs["text"].tolist(), ctx.params.vectorizer)
-    DocumentTermsOutput(ctx.out).write(docs["doc_id"], terms)
+    texts = docs["text"].tolist()
+    previous = DocumentTermsOutput(ctx.prepared) if ctx.prepared is not None else None
+    reused = previous.rows_of(docs["doc_id"], docs["doc_hash"]) if previous is not None else None
+    if reused is not None and (reused >= 0).any():
+        terms = extend_document_terms(previous.read(), reused, texts, ctx.params.vectorizer)
+    else:
+        terms = count_document_terms(texts, ctx.params.vectorizer)
+    DocumentTermsOutput(ctx.out).write(docs["doc_id"], docs["doc_hash"], terms)
     return {"rows": int(terms.cleaned.shape[0]), "terms": int(len(terms.vocabulary)),
-            "nonzero": int(terms.cleaned.nnz), "empty_documents": int(terms.empty.sum())}
+            "nonzero": int(terms.cleaned.nnz), "empty_documents": int(terms.empty.sum()),
+            "counted_documents": int(len(texts) if reused is None else (reused < 0).sum())}
 
 
 def compute_bags(ctx: StepContext) -> dict[str, Any]:
