@@ -502,8 +502,9 @@ def test_bertopics_stale_outlier_row_is_dropped_not_refused(fitted, folder, capl
     assert set(topics) <= set(loaded.topic_sizes_)
     # Only that one case is repaired: two rows too many is still refused.
     set_tensor(EMBEDDINGS, "topic_embeddings", lambda a: np.vstack([a, a[:1]]))(folder)
-    with pytest.raises(SavedModelError, match=r"topic_embeddings\.safetensors: 'topic_embeddings' has 42 rows but "
-                                              r"topics\.json has 40 topics with words"):
+    topics = len(loaded.topic_sizes_)  # depends on the fit (UMAP's floating point differs between CPUs)
+    with pytest.raises(SavedModelError, match=rf"topic_embeddings\.safetensors: 'topic_embeddings' has {topics + 2} "
+                                              rf"rows but topics\.json has {topics} topics with words"):
         TopicModel.load(folder)
 
 

@@ -108,7 +108,7 @@ def test_document_map_has_every_document_and_survives_a_clustering_change(run, c
     assert changed["clusters"].computed and changed["topic_report"].computed
     assert not changed["document_map"].computed  # the 2-D UMAP is never run again for a clustering change
     assert not changed["reduced_embeddings"].computed
-    assert changed["topics_per_class"].params == {"global_tuning": True, "top_n_words": 10}
+    assert changed["topics_per_class"].params == {"per_class": True, "global_tuning": True, "top_n_words": 10}
 
 
 def test_quality_values_are_in_duckdb_and_equal_the_library_function(run, corpus):

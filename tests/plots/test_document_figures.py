@@ -419,8 +419,12 @@ def test_visualize_hierarchical_documents_matches_bertopics_function_on_our_mode
     assert ours.layout.sliders[0].steps == theirs.layout.sliders[0].steps
     assert len(ours.layout.sliders[0].steps) == 4
     first_level = [t.name for t in ours.data if t.visible is None and t.name != "other"]
-    assert first_level[:3] == [escape_text(f"{t}_" + "_".join(w[:20] for w, _ in model.get_topic(t)[:3]))[:40]
-                               for t in sorted(model.topic_sizes_)[1:4]]  # unmerged at the lowest level
+    # a topic not merged at the lowest level is shown under its own id and words (which topics those are
+    # depends on the fit, and UMAP's floating point on the CPU)
+    label = {t: escape_text(f"{t}_" + "_".join(w[:20] for w, _ in model.get_topic(t)[:3]))[:40]
+             for t in model.topic_sizes_ if t != -1}
+    unmerged = [name for name in first_level if name.split("_")[0].isdigit() and int(name.split("_")[0]) in label]
+    assert len(unmerged) >= 3 and all(name == label[int(name.split("_")[0])] for name in unmerged)
     assert not [text for text in shown_strings(ours) if "<" in text]
 
 
