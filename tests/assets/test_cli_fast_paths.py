@@ -101,3 +101,31 @@ def test_optional_stages_switched_off_leave_empty_outputs(write_params, data_roo
     capsys.readouterr()
     assert main(["sql", "SELECT count(*) AS n FROM topics_over_time", "--format", "csv"]) == 0
     assert capsys.readouterr().out.split() == ["n", "0"]
+
+
+def test_a_remembered_digest_that_no_longer_matches_is_refused_once_then_forgotten(tmp_path, write_params, data_root,
+                                                                                   capsys, monkeypatch):
+    """Files whose signature did not change but whose content reads differently (an edit the signature cannot
+    see, or a new version parsing them otherwise) are taken as unchanged while their output is stored (the
+    trade the signature makes); once that output is gone, one clear error, and the next run reads them afresh."""
+    from conftest import NEWSGROUPS
+
+    from topic_pipeline.pipeline.stages import ingest
+
+    corpus = tmp_path / "corpus.jsonl"
+    frame = pd.read_parquet(NEWSGROUPS).iloc[:120][["doc_id", "text", "label"]]
+    frame.to_json(corpus, orient="records", lines=True)
+    params = newsgroups_slice_params(120)
+    params["corpus"] = {**params["corpus"], "source": str(corpus)}
+    write_params(params)
+    monkeypatch.setattr(ingest, "files_signature", lambda corpus_params: ["always the same"])
+    assert main(["run"]) == 0
+    frame.assign(text=frame["text"].str.upper()).to_json(corpus, orient="records", lines=True)
+    store = StageStore(data_root)
+    shutil.rmtree(store.output_dir("documents", store.current("documents")))  # as gc would
+    ingest._LOADED.clear()
+    assert main(["run", "--force"]) == 1
+    assert "no longer matches the digest remembered" in capsys.readouterr().err
+    ingest._LOADED.clear()
+    assert main(["run"]) == 0
+    assert _stage_lines(capsys.readouterr().out)["documents"] == "computed"

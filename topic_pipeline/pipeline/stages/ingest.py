@@ -84,6 +84,13 @@ def _digests_file(store: StageStore) -> Path:
     return store.root / "_signatures" / "documents.json"
 
 
+def _forget_digests(store: StageStore) -> None:
+    try:
+        _digests_file(store).unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def _remember_digest(store: StageStore, signature: str, digest: str) -> None:
     """Keep the digest of the last few corpus states (a small JSON file, replaced atomically)."""
     path = _digests_file(store)
@@ -108,8 +115,10 @@ def compute_documents(ctx: StepContext) -> dict[str, Any]:
     if isinstance(loaded, str):  # the digest was remembered: read the corpus now, and check it is still that corpus
         remembered, loaded = loaded, _window_documents(ctx)
         if _documents_digest(loaded) != remembered:
-            raise StoreError("The corpus files changed while this run read them (the same size and modification "
-                             "time, other content); run again.")
+            _forget_digests(ctx.store)  # the next run reads the corpus and digests it afresh
+            raise StoreError("The corpus no longer matches the digest remembered for its files (rewritten in place "
+                             "with the same size and modification time, or read differently by a new version); "
+                             "run again.")
     frame = loaded.documents
     for path, problem in loaded.skipped_files.items():
         ctx.log.warning("Skipped inbox file %s: %s", path, problem)
