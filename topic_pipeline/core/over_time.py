@@ -78,7 +78,7 @@ def tuned_group_ctfidf(
     topics: np.ndarray,
     groups: Sequence,
     *,
-    vectorizer: CountVectorizer,
+    vectorizer: CountVectorizer | None,
     language: str,
     idf: np.ndarray,
     reduce_frequent_words: bool,
@@ -99,7 +99,7 @@ def tuned_group_ctfidf(
     Each (group, topic)'s documents are joined and counted with ``vectorizer``, as
     BERTopic does; ``count_pairs(codes, n_pairs)`` replaces that with counts
     derived from stored per-document counts (``document_terms.group_term_counts``,
-    the same numbers): ``codes`` gives each document's pair, -1 for none.
+    the same numbers; ``vectorizer`` may then be None): ``codes`` gives each document's pair, -1 for none.
     """
     state = state if state is not None else {}
     frame = pd.DataFrame({"text": list(texts), "topic": np.asarray(topics), "group": list(groups)})
@@ -152,11 +152,15 @@ def _pair_counts(frame: pd.DataFrame, n_documents: int, ordered: list, topics_of
 
 
 def topics_per_group(texts: Sequence[str], topics: np.ndarray, groups: Sequence, *, top_n_words: int = 10,
-                     **tuning) -> pd.DataFrame:
+                     vocabulary: np.ndarray | None = None, **tuning) -> pd.DataFrame:
     """One row per (group, topic present in it): topic_id, group, frequency, words (top 5,
     ", "-joined) and their weights. ``tuning`` is passed to ``tuned_group_ctfidf``.
+
+    ``vocabulary`` (the fitted terms in column order) defaults to the vectorizer's; give it with
+    ``count_pairs``, which needs no vectorizer at all.
     """
-    vocabulary = np.asarray(tuning["vectorizer"].get_feature_names_out())
+    if vocabulary is None:
+        vocabulary = np.asarray(tuning["vectorizer"].get_feature_names_out())
     records = []
     for group, group_topics, tuned, frequency in tuned_group_ctfidf(texts, topics, groups, **tuning):
         candidates = top_words(tuned, vocabulary, max(top_n_words, CANDIDATE_WORDS))  # BERTopic's n: ties depend on it

@@ -172,14 +172,16 @@ def _grouped_topics(ctx: StepContext, docs: pd.DataFrame, groups: pd.Series, *, 
     vectorizer_params = VectorizerParams(**ctx.input_params("vectorized_bags"))
     vocabulary = bags.vocabulary()
     stored = ctx.input(DocumentTermsOutput)
-    position = pd.Series(np.arange(len(stored.doc_ids())), index=stored.doc_ids().to_numpy())
+    stored_ids = stored.doc_ids()
+    position = pd.Series(np.arange(len(stored_ids)), index=stored_ids.to_numpy())
     terms = stored.read().rows(position.loc[docs["doc_id"].astype(str)].to_numpy())
     assigned = ctx.input(AssignmentsOutput).read(["doc_id", "topic_id"])
     topics = assigned.set_index("doc_id")["topic_id"].loc[docs["doc_id"]].to_numpy()
     state = {"previous": previous or {}}
     table = topics_per_group(
         [""] * len(docs), topics, list(groups),  # texts unused: each (group, topic) is counted from `terms`
-        vectorizer=make_vectorizer(vectorizer_params).set_params(vocabulary=vocabulary.tolist()),
+        vectorizer=None,  # each (group, topic) is counted from `terms`, with the fitted vocabulary
+        vocabulary=vocabulary,
         language=vectorizer_params.language,
         idf=ctfidf.idf(),
         reduce_frequent_words=ctx.input_params("ctfidf")["reduce_frequent_words"],
