@@ -32,7 +32,7 @@ def _run(args: argparse.Namespace) -> int:
     params = load_params(args.params)  # a bad params file is reported in one line before Dagster starts
     whole_run = not args.partition and not args.partition_range and args.select.strip() in ("", "*")
     signature = run_signature(params) if whole_run else None
-    if not args.force and (unchanged := unchanged_run(StageStore(), signature)) is not None:
+    if not args.force and (unchanged := unchanged_run(StageStore.configured(params), signature)) is not None:
         _print_unchanged(unchanged)
         return 0
     import dagster as dg
@@ -49,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.partition_range:
         start, _, end = args.partition_range.partition("...")
         tags |= {RANGE_START_TAG: start, RANGE_END_TAG: end or start}
-    store = StageStore()
+    store = StageStore.configured(params)
     first_run = not store.head_path.exists()
     # Dagster's own console log (with its traces) only behind --verbose; it always goes to a log file
     console_level = args.log_level if args.verbose else "CRITICAL"
@@ -107,7 +107,7 @@ def _selected_keys(defs: Any, select: str) -> list[Any] | None:
 def _print_next_steps(store: StageStore) -> None:
     """After the first run that publishes: where the results are and what to try next."""
     print(f"""
-The results are in {database_path(store).resolve()} (DuckDB; the stage outputs under {store.root.resolve()}).
+The results are in {database_path(store).resolve()} (DuckDB; the stage outputs under {store.shared_location}).
 Next:
   topic-pipeline sql "select topic_id, size, name from topics order by size desc limit 10"
   topic-pipeline report --open    one HTML page of the topics and their figures, opens offline
@@ -201,7 +201,7 @@ def _progress_on_terminal(*, enabled: bool) -> Iterator[None]:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    frame = query(StageStore(), args.query)
+    frame = query(StageStore.configured(_params_if_any(args)), args.query)
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -214,13 +214,13 @@ def _sql(args: argparse.Namespace) -> int:
 
 def _gc(args: argparse.Namespace) -> int:
     params = load_params(args.params)
-    store = StageStore()
+    store = StageStore.configured(params)
     plan = plan_gc(store, keep_runs=params.store.keep_runs)
     if plan.empty:
-        print(f"nothing to delete under {store.root} ({plan.kept} stored outputs in use)")
+        print(f"nothing to delete under {store.location} ({plan.kept} stored outputs in use)")
         return 0
     for path in plan.paths:
-        print(f"  {path.relative_to(store.root)}")
+        print(f"  {_store_relative(store, path)}")
     print(f"{len(plan.outputs)} stored outputs ({_size(plan.bytes)}), {len(plan.temporaries)} temporary files, "
           f"{len(plan.runs)} old run records would be deleted; {plan.kept} stored outputs stay "
           f"(current, in the warehouse, in a live run or in the last {params.store.keep_runs} runs)")
@@ -240,13 +240,30 @@ def _report(args: argparse.Namespace) -> int:
     """Write the HTML report from the published outputs (no stage runs), print its path, maybe open it."""
     from topic_pipeline.pipeline.report import write_report
 
-    path = write_report(StageStore(), load_params(args.params), Path(args.out) if args.out else None)
+    params = load_params(args.params)
+    path = write_report(StageStore.configured(params), params, Path(args.out) if args.out else None)
     print(path)
     if args.open:
         import webbrowser
 
         webbrowser.open(path.resolve().as_uri())
     return 0
+
+
+def _params_if_any(args: argparse.Namespace) -> Any:
+    """The params file's settings for commands that only need the store's location (none when absent)."""
+    if args.params is None and not os.environ.get(PARAMS_ENV) and not Path("params.yaml").exists():
+        return None
+    return load_params(args.params)
+
+
+def _store_relative(store: StageStore, path: Any) -> str:
+    """A path gc lists, relative to the store (the remote prefix or this machine's folder) it lies in."""
+    for base in (store.shared_location, str(store.root.absolute())):
+        text = str(path if "://" in str(path) else Path(path).absolute())
+        if text.startswith(base + "/"):
+            return text[len(base) + 1:] + ("" if base == store.shared_location else " (this machine's copy)")
+    return str(path)
 
 
 def _size(count: int) -> str:
@@ -275,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="run a read-only SQL query against the DuckDB warehouse")
     sql.add_argument("query")
     sql.add_argument("--format", choices=FORMATS, default="table")
+    sql.add_argument("--params", help=f"params file for store.root (default: ${PARAMS_ENV} or ./params.yaml, if any)")
     sql.set_defaults(handler=_sql)
     gc = commands.add_parser("gc", help="delete stored outputs nothing uses any more (lists them, then asks)")
     gc.add_argument("--yes", action="store_true", help="delete without asking")

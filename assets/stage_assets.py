@@ -128,7 +128,7 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
                 run_params = run_params.with_overrides(stage.section, overrides, origin=f"run config of {stage.name}")
             windows = ([window_for(partitions, key) for key in sorted(context.partition_keys)]
                        if partitions is not None else [None])
-            store = pipeline.store()
+            store = pipeline.store(run_params)
             ledger = new_ledger(store, run_params, context.run_id, stages=run_stages(context),
                                 parent_run_id=context.run.parent_run_id)
             outcomes = [

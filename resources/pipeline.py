@@ -22,5 +22,8 @@ class PipelineResource(dg.ConfigurableResource):
     def load_params(self) -> PipelineParams:
         return load_params(self.params_file)
 
-    def store(self) -> StageStore:
-        return StageStore(self.data_root)
+    def store(self, params: PipelineParams | None = None) -> StageStore:
+        """``data_root`` if set, else ``$TOPIC_PIPELINE_DATA``, else params ``store.root`` (a folder or ``s3://``)."""
+        if self.data_root:
+            return StageStore(self.data_root)
+        return StageStore.configured(params if params is not None else self.load_params())

@@ -285,17 +285,20 @@ class UpdatesParams(ParamsSection):
 
 
 class StoreParams(ParamsSection):
-    """What ``topic-pipeline gc`` keeps besides the current outputs.
+    """Where the store is, and what ``topic-pipeline gc`` keeps besides the current outputs.
 
-    ``keep_runs``: every output referenced by one of the last N runs (any
-    outcome) stays, so the previous few results can still be compared or
-    restored. ``lease_seconds``: how long a run's lease on its outputs lasts
-    without renewal (a live run renews it every few seconds); an expired lease
-    belongs to a run that died and no longer protects anything.
+    ``root``: a folder or ``s3://bucket/prefix`` (AWS variables or profile give
+    credentials and endpoint); ``$TOPIC_PIPELINE_DATA`` wins, default ``./data/warehouse``.
+    ``mirror``: this machine's copy of what it reads from object storage (default
+    under ``~/.cache/topic_pipeline/stores``). ``keep_runs``: outputs of the last
+    N runs stay. ``lease_seconds``: how long a run's lease lasts unrenewed (a live
+    run renews it every few seconds); an expired one belongs to a run that died.
     """
 
     keep_runs: int = Field(default=5, ge=0)
     lease_seconds: int = Field(default=600, ge=30)
+    root: str | None = None
+    mirror: str | None = None
 
 
 class TrustParams(ParamsSection):

@@ -14,19 +14,29 @@ store); deleting takes the lock, plans again and renames only what both plans
 agree on out of the way, then removes it after releasing the lock. A run that
 claims an output (``RunLedger.claim``) does so under the same lock, so no
 output a run has started to use is ever deleted under it.
+
+On object storage (``StageStore.remote``) the plan is made over the shared
+prefix, and an object cannot be renamed cheaply: what goes is deleted while
+the lock is held, which is as safe (claims wait for the lock) and costs one
+batch request per thousand objects. The machine's mirror is then pruned of
+every output the store no longer keeps. Outputs whose upload was cut short
+(files, no manifest) go once they are ``temporary_age`` old and no run claims
+them.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from topic_pipeline.errors import StoreError
+from topic_pipeline.pipeline import shared_storage
 from topic_pipeline.pipeline.ledger import RUNS_DIR, lease_alive, run_references, run_started_at
+from topic_pipeline.pipeline.shared_storage import StorePath
 from topic_pipeline.pipeline.store import MANIFEST, TMP_PREFIX, TMP_RUN_SEPARATOR, StageStore
 
 TRASH_PREFIX = ".trash-"
@@ -38,14 +48,14 @@ _NOT_STAGES = {"embedding_cache"}
 class GcPlan:
     """What gc would delete, and how many outputs stay."""
 
-    outputs: list[Path] = field(default_factory=list)
-    temporaries: list[Path] = field(default_factory=list)
-    runs: list[Path] = field(default_factory=list)
+    outputs: list[StorePath] = field(default_factory=list)
+    temporaries: list[StorePath] = field(default_factory=list)
+    runs: list[StorePath] = field(default_factory=list)
     kept: int = 0
     bytes: int = 0
 
     @property
-    def paths(self) -> list[Path]:
+    def paths(self) -> list[StorePath]:
         return [*self.outputs, *self.temporaries, *self.runs]
 
     @property
@@ -53,22 +63,22 @@ class GcPlan:
         return not self.paths
 
 
-def _stage_dirs(store: StageStore) -> list[Path]:
-    if not store.root.is_dir():
+def _stage_dirs(root: StorePath) -> list[StorePath]:
+    if not root.is_dir():
         return []
-    return sorted(p for p in store.root.iterdir()
-                  if p.is_dir() and not p.name.startswith((".", "_")) and p.name not in _NOT_STAGES)
+    return sorted((p for p in root.iterdir()
+                   if p.is_dir() and not p.name.startswith((".", "_")) and p.name not in _NOT_STAGES), key=str)
 
 
-def _run_folders(store: StageStore) -> list[Path]:
-    folder = store.root / RUNS_DIR
+def _run_folders(store: StageStore) -> list[StorePath]:
+    folder = store.shared / RUNS_DIR
     return sorted((p for p in folder.iterdir() if p.is_dir()), key=run_started_at, reverse=True) \
         if folder.is_dir() else []
 
 
 def _manifest_inputs(store: StageStore, stage: str, key: str) -> set[tuple[str, str]]:
     try:
-        manifest = json.loads((store.output_dir(stage, key) / MANIFEST).read_text())
+        manifest = store.manifest(stage, key)
     except (OSError, ValueError):
         return set()
     found = set()
@@ -112,10 +122,10 @@ def _tmp_run(name: str) -> str | None:
     return parts[1] if len(parts) == 3 else None
 
 
-def _size(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def _newest_change(folder: StorePath) -> float:
+    """When anything in an object storage folder last changed (0 for an empty one)."""
+    found = folder.fs.find(folder.path, detail=True).values()
+    return max((info["LastModified"].timestamp() for info in found if info.get("LastModified")), default=0.0)
 
 
 def plan_gc(store: StageStore, *, keep_runs: int = 5, now: float | None = None,
@@ -129,8 +139,8 @@ def plan_gc(store: StageStore, *, keep_runs: int = 5, now: float | None = None,
     now = time.time() if now is None else now
     keep, live, stale_runs = referenced_outputs(store, keep_runs=keep_runs, now=now)
     outputs, temporaries, kept = [], [], 0
-    for stage_dir in _stage_dirs(store):
-        for child in sorted(stage_dir.iterdir()):
+    for stage_dir in _stage_dirs(store.shared):
+        for child in sorted(stage_dir.iterdir(), key=str):
             if child.name.startswith(TRASH_PREFIX):
                 temporaries.append(child)
             elif child.name.startswith(TMP_PREFIX) and child.is_dir():
@@ -141,29 +151,65 @@ def plan_gc(store: StageStore, *, keep_runs: int = 5, now: float | None = None,
                     kept += 1
                 else:
                     outputs.append(child)
-    planned = set(temporaries)
-    for path in store.root.rglob(f"{TMP_PREFIX}*") if store.root.is_dir() else []:
+            elif store.remote and child.is_dir() and (stage_dir.name, child.name) not in keep \
+                    and now - _newest_change(child) > temporary_age:
+                temporaries.append(child)  # an upload cut short
+    temporaries += _orphaned_temporaries(store.root, set(temporaries), now, temporary_age)
+    if store.remote:
+        temporaries += _unkept_mirror_copies(store.root, keep, now, temporary_age)
+    runs = [folder for folder in stale_runs if folder.name not in live]
+    total = sum(shared_storage.tree_size(path) for path in outputs)
+    return GcPlan(outputs, sorted(temporaries, key=str), runs, kept, total)
+
+
+def _orphaned_temporaries(root: Path, planned: set[StorePath], now: float, temporary_age: float) -> list[Path]:
+    """Temporary files of atomic writes on this machine's disk older than ``temporary_age``."""
+    found = []
+    for path in root.rglob(f"{TMP_PREFIX}*") if root.is_dir() else []:
         if path.is_file() and path not in planned and not any(parent in planned for parent in path.parents):
             with contextlib.suppress(FileNotFoundError):
                 if now - path.stat().st_mtime > temporary_age:
-                    temporaries.append(path)
-    runs = [folder for folder in stale_runs if folder.name not in live]
-    total = sum(_size(path) for path in outputs)
-    return GcPlan(outputs, sorted(temporaries), runs, kept, total)
+                    found.append(path)
+    return found
 
 
-def apply_gc(store: StageStore, plan: GcPlan, *, keep_runs: int = 5) -> list[Path]:
+def _unkept_mirror_copies(mirror: Path, keep: set[tuple[str, str]], now: float, temporary_age: float
+                          ) -> list[Path]:
+    """Mirrored outputs of a remote store that it no longer keeps, and copies cut short (local files only)."""
+    found = []
+    for stage_dir in _stage_dirs(mirror):
+        for child in stage_dir.iterdir():
+            if not child.is_dir():
+                continue
+            if child.name.startswith(TMP_PREFIX):
+                with contextlib.suppress(FileNotFoundError):
+                    if now - child.stat().st_mtime > temporary_age:
+                        found.append(child)
+            elif not child.name.startswith(".") and (stage_dir.name, child.name) not in keep:
+                found.append(child)
+    return found
+
+
+def apply_gc(store: StageStore, plan: GcPlan, *, keep_runs: int = 5) -> list[StorePath]:
     """Delete what ``plan`` lists and is still unused now; return what was deleted.
 
     Under the store lock the plan is made again and only paths in both are
     renamed to ``.trash-`` names (fast, atomic); the trash is removed after the
     lock is released.
     """
-    trash: list[tuple[Path, Path]] = []
+    trash: list[tuple[StorePath, Path]] = []
+    deleted: list[StorePath] = []
     with store.lock():
-        again = set(plan_gc(store, keep_runs=keep_runs).paths)
+        again = {str(path) for path in plan_gc(store, keep_runs=keep_runs).paths}
         for path in plan.paths:
-            if path not in again or not path.exists():
+            if str(path) not in again or not path.exists():
+                continue
+            if not shared_storage.is_local(path):
+                try:
+                    shared_storage.remove_tree(path)
+                except OSError as exc:
+                    raise StoreError(f"gc could not delete {path}: {exc}") from exc
+                deleted.append(path)
                 continue
             moved = path.with_name(f"{TRASH_PREFIX}{uuid.uuid4().hex[:8]}-{path.name}")
             try:
@@ -176,4 +222,4 @@ def apply_gc(store: StageStore, plan: GcPlan, *, keep_runs: int = 5) -> list[Pat
             shutil.rmtree(moved, ignore_errors=True)
         else:
             moved.unlink(missing_ok=True)
-    return [original for original, _ in trash]
+    return deleted + [original for original, _ in trash]

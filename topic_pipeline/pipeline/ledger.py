@@ -71,7 +71,7 @@ class RunLedger:
         self.stages = frozenset(stages) if stages is not None else None
         self.parent = RunLedger(store, parent_run_id) if parent_run_id and parent_run_id != run_id else None
         self.lease_seconds = lease_seconds
-        self.folder = store.root / RUNS_DIR / self.token
+        self.folder = store.shared / RUNS_DIR / self.token
 
     # --- the record --------------------------------------------------------------------
     def start(self) -> None:
@@ -151,7 +151,7 @@ class RunLedger:
                           if self.parent else None) or self.store.current(stage, partition)
                 if pinned is None or not self.store.has(stage, pinned):
                     raise StoreError(
-                        f"Stage '{stage}'{where} has no stored output under {self.store.root}; materialize it first "
+                        f"Stage '{stage}'{where} has no stored output under {self.store.location}; materialize it first "
                         f"(topic-pipeline run --select {stage}).")
                 self._write("pins", stage, partition, pinned)
         return pinned
@@ -172,7 +172,7 @@ class RunLedger:
                     self._write("pins", name, ALL_PARTITIONS, self._partitions_now(name))
         pinned = self._read("pins", stage, ALL_PARTITIONS)
         if not pinned:
-            raise StoreError(f"Stage '{stage}' has no materialized partitions under {self.store.root}; "
+            raise StoreError(f"Stage '{stage}' has no materialized partitions under {self.store.location}; "
                              "run a partition or a backfill first.")
         return pinned
 

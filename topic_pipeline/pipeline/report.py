@@ -128,7 +128,7 @@ def published_inputs(store: StageStore) -> dict[str, list[Path]]:
         if folders:
             inputs[stage] = folders
         elif stage in REQUIRED_INPUTS:
-            raise StoreError(f"No published '{stage}' output under {store.root}: run the pipeline first "
+            raise StoreError(f"No published '{stage}' output under {store.location}: run the pipeline first "
                              "(topic-pipeline run).")
     return inputs
 

@@ -230,7 +230,7 @@ def _materialize(name: str, params: PipelineParams, ledger: RunLedger, log: logg
         log.info("%s%s: reusing stored output %s", name, f"[{partition}]" if window else "", key)
         manifest = store.manifest(name, key)
     if not store.has(name, key):
-        raise StoreError(f"Stage '{name}' finished but its output {key} is missing from {store.root}.")
+        raise StoreError(f"Stage '{name}' finished but its output {key} is missing from {store.location}.")
     seconds = time.monotonic() - started
     store.record_run(
         {"run_id": ledger.run_id, "stage": name, "partition": partition, "key": key,

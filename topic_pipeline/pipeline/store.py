@@ -15,6 +15,12 @@ untouched for ``LOCK_STALE_SECONDS``.
 
 Embeddings are also cached per document: ``embedding_cache/<model>/<part>.parquet``
 maps a document's content hash to its vector, so no text is embedded twice.
+
+The root may be object storage (``s3://bucket/prefix``, ``shared_storage``):
+then ``shared`` is that prefix and holds every output, pointer, ledger, run
+record, cache part and the lock, while ``root`` is this machine's mirror of
+the outputs it reads plus what is only its own (logs, the DuckDB file, the
+report, the corpus digest memo). Locally both are the same folder.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from topic_pipeline.errors import StoreError
+from topic_pipeline.pipeline import shared_storage
+from topic_pipeline.pipeline.shared_storage import StorePath
 
 DATA_ENV = "TOPIC_PIPELINE_DATA"
 DEFAULT_DATA_ROOT = Path("data") / "warehouse"
@@ -49,9 +57,9 @@ LOCK_STALE_SECONDS = 60.0
 LOCK_TIMEOUT_SECONDS = 300.0
 
 
-def default_root() -> Path:
-    """``$TOPIC_PIPELINE_DATA`` if set, else ``./data/warehouse``."""
-    return Path(os.environ.get(DATA_ENV) or DEFAULT_DATA_ROOT)
+def default_root(configured: str | None = None) -> str | Path:
+    """``$TOPIC_PIPELINE_DATA`` if set, else ``configured`` (params ``store.root``), else ``./data/warehouse``."""
+    return os.environ.get(DATA_ENV) or configured or DEFAULT_DATA_ROOT
 
 
 @contextlib.contextmanager
@@ -69,13 +77,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    shared_storage.write_bytes(path, data)
 
 
-def read_json(path: Path, default: Any) -> Any:
+def read_json(path: StorePath, default: Any) -> Any:
     """A small JSON file of the store's own, or ``default`` when it is missing or unreadable."""
     try:
         return json.loads(path.read_text())
@@ -83,27 +88,52 @@ def read_json(path: Path, default: Any) -> Any:
         return default
 
 
-def write_json(path: Path, value: Any) -> None:
-    """Atomically write JSON (used for manifests, pointers and run records)."""
-    atomic_write_bytes(path, json.dumps(value, indent=1, default=str).encode())
+def write_json(path: StorePath, value: Any) -> None:
+    """Atomically write JSON (manifests, pointers, run records), locally or on object storage."""
+    shared_storage.write_bytes(path, json.dumps(value, indent=1, default=str).encode())
 
 
 class StageStore:
     """Stage outputs under ``root``, addressed by stage name and key."""
 
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.root = Path(root) if root is not None else default_root()
+    def __init__(self, root: str | os.PathLike[str] | None = None, *, mirror: str | os.PathLike[str] | None = None
+                 ) -> None:
+        location = root if root is not None else default_root()
+        self.location = str(location)
+        self.remote = shared_storage.is_url(location)
+        if self.remote:
+            self.shared: StorePath = shared_storage.open_remote(self.location)
+            self.root = Path(mirror) if mirror is not None else shared_storage.mirror_folder(self.location)
+        else:
+            self.root = shared_storage.local_location(location)
+            self.shared = self.root
+
+    @classmethod
+    def configured(cls, params: Any = None) -> StageStore:
+        """The store a run uses: ``$TOPIC_PIPELINE_DATA``, else params ``store.root``, else ``./data/warehouse``."""
+        section = getattr(params, "store", None)
+        return cls(default_root(getattr(section, "root", None)), mirror=getattr(section, "mirror", None))
+
+    @property
+    def shared_location(self) -> str:
+        """The shared root as text: an absolute local path or the object storage URL (no trailing slash)."""
+        return str(self.root.absolute()) if not self.remote else f"{self.shared.protocol}://{self.shared.path}"
 
     # --- stage outputs -------------------------------------------------------------
     def output_dir(self, stage: str, key: str) -> Path:
-        return self.root / stage / key
+        """The local folder of an output; on object storage it is mirrored here on first use."""
+        local = self.root / stage / key
+        if self.remote and not (local / MANIFEST).exists():
+            shared_storage.download_folder(self.shared / stage / key, local)
+        return local
 
     def has(self, stage: str, key: str) -> bool:
         """Whether a complete output exists (the manifest is written last)."""
-        return (self.output_dir(stage, key) / MANIFEST).exists()
+        return (self.shared / stage / key / MANIFEST).exists()
 
     def manifest(self, stage: str, key: str) -> dict[str, Any]:
-        path = self.output_dir(stage, key) / MANIFEST
+        local = self.root / stage / key / MANIFEST
+        path = local if local.exists() else self.shared / stage / key / MANIFEST
         try:
             return json.loads(path.read_text())
         except FileNotFoundError:
@@ -124,23 +154,25 @@ class StageStore:
         tmp.mkdir()
         try:
             yield tmp
-            final = self.output_dir(stage, key)
+            final = self.root / stage / key
             if not (tmp / MANIFEST).exists():
                 raise StoreError(f"Stage '{stage}' wrote no manifest into {tmp}.")
             try:
                 os.rename(tmp, final)
             except OSError:
-                if not self.has(stage, key):
+                if not (final / MANIFEST).exists():
                     raise
                 shutil.rmtree(tmp)  # another run stored the same key first; identical content
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        if self.remote and not self.has(stage, key):
+            shared_storage.upload_folder(final, self.shared / stage / key)
 
     # --- the pointer file ------------------------------------------------------------
     @property
-    def head_path(self) -> Path:
-        return self.root / HEAD
+    def head_path(self) -> StorePath:
+        return self.shared / HEAD
 
     def head(self) -> dict[str, Any]:
         """The published pointers: ``{"stages": {stage: key}, "partitions": {stage: {partition: key}}, ...}``."""
@@ -158,7 +190,7 @@ class StageStore:
     def _legacy_head(self) -> dict[str, Any]:
         """Pointers of a store written before ``_current.json``: one ``current`` file per stage."""
         stages, partitions = {}, {}
-        if self.root.is_dir():
+        if not self.remote and self.root.is_dir():
             for pointer in self.root.glob(f"*/{LEGACY_CURRENT}"):
                 if pointer.is_file():
                     stages[pointer.parent.name] = pointer.read_text().strip()
@@ -198,7 +230,7 @@ class StageStore:
         if key is None or not self.has(stage, key):
             where = f" partition {partition}" if partition else ""
             raise StoreError(
-                f"Stage '{stage}'{where} has no stored output under {self.root}; materialize it first "
+                f"Stage '{stage}'{where} has no stored output under {self.location}; materialize it first "
                 f"(topic-pipeline run --select {stage})."
             )
         return self.output_dir(stage, key)
@@ -215,8 +247,16 @@ class StageStore:
 
         The holder touches the file every few seconds while it holds it, so a
         lock file untouched for ``LOCK_STALE_SECONDS`` belongs to a process
-        that died holding it and is broken.
+        that died holding it and is broken. On object storage the lock is an
+        object taken with a conditional write (``object_lock``).
         """
+        if self.remote:
+            from topic_pipeline.pipeline.object_lock import object_lock
+
+            with object_lock(self.shared / "_locks" / "store.lock", stale_seconds=LOCK_STALE_SECONDS,
+                             timeout=timeout):
+                yield
+            return
         path = self.root / "_locks" / "store.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         token = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex}"
@@ -277,8 +317,8 @@ class StageStore:
 
     # --- run log ---------------------------------------------------------------------
     @property
-    def runs_dir(self) -> Path:
-        return self.root / "_stage_runs"
+    def runs_dir(self) -> StorePath:
+        return self.shared / "_stage_runs"
 
     def record_run(self, record: dict[str, Any]) -> None:
         """Append one stage execution to the run log (one small JSON file per record)."""
@@ -287,10 +327,16 @@ class StageStore:
 
     # --- per-document embedding cache -------------------------------------------------
     def embedding_cache_dir(self, model_key: str) -> Path:
+        """This machine's folder of the cache parts of one model (the mirror's, on object storage)."""
         return self.root / "embedding_cache" / model_key
 
     def cached_embeddings(self, model_key: str) -> tuple[list[str], np.ndarray | None]:
         """All cached (doc_hash, vector) pairs of one model, as a list and a float32 matrix."""
+        if self.remote:  # parts are immutable: mirror the ones this machine has not seen yet
+            local = self.embedding_cache_dir(model_key)
+            for part in (self.shared / "embedding_cache" / model_key).glob("*.parquet"):
+                if not (local / part.name).exists():
+                    shared_storage.download_file(part, local / part.name)
         parts = sorted(self.embedding_cache_dir(model_key).glob("*.parquet"))
         if not parts:
             return [], None
@@ -300,8 +346,11 @@ class StageStore:
     def add_embeddings(self, model_key: str, doc_hashes: list[str], vectors: np.ndarray) -> None:
         """Store newly computed vectors as one more part file (atomic)."""
         table = pa.table({"doc_hash": doc_hashes, "embedding": vectors_to_column(vectors)})
-        target = self.embedding_cache_dir(model_key) / f"{uuid.uuid4().hex}.parquet"
-        write_parquet_atomic(table, target)
+        name = f"{uuid.uuid4().hex}.parquet"
+        write_parquet_atomic(table, self.embedding_cache_dir(model_key) / name)
+        if self.remote:
+            shared_storage.upload_file(self.embedding_cache_dir(model_key) / name,
+                                       self.shared / "embedding_cache" / model_key / name)
 
 
 def vectors_to_column(vectors: np.ndarray) -> pa.FixedSizeListArray:

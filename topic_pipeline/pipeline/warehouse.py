@@ -12,6 +12,11 @@ been moved or copied elsewhere, instead of reading another store's files.
 store's actual location, then locks the connection down (no file outside the
 store, no writes, no ATTACH, no extensions, no settings) and runs exactly one
 SELECT.
+
+For a store on object storage the views read the Parquet from there
+(``s3://...``) through the store's own fsspec filesystem, registered on the
+connection, so the SQL sees exactly what every machine sees; the DuckDB file
+stays on this machine (a database file cannot live on S3).
 """
 
 from __future__ import annotations
@@ -58,9 +63,13 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _literal(store: StageStore, path: Path) -> str:
-    """A path inside the store as a SQL literal relative to ``@STORE@`` (DDL cannot take bound parameters)."""
-    relative = Path(os.path.relpath(Path(path).absolute(), store.root.absolute())).as_posix()
+def _literal(store: StageStore, path: Path | str) -> str:
+    """A path inside the store (local, or relative) as a SQL literal relative to ``@STORE@``.
+
+    DDL cannot take bound parameters, hence a literal.
+    """
+    relative = Path(os.path.relpath(Path(path).absolute(), store.root.absolute())).as_posix() \
+        if Path(path).is_absolute() else str(path)
     return _sql_text(f"{STORE_ROOT}/{relative}")
 
 
@@ -76,9 +85,9 @@ def view_statements(store: StageStore, inputs: dict[str, list[Path]]) -> list[st
         return kind.of(inputs[kind.stage])
 
     documents, representations = outputs(DocumentsOutput), outputs(RepresentationsOutput)
-    runs = _literal(store, store.runs_dir / "*.json")
+    runs = _literal(store, f"{store.runs_dir.name}/*.json")
     # published outputs only: not .tmp-/.trash- folders (being written or deleted) nor _runs, _logs, ...
-    manifests = _literal(store, store.root / "[!._]*" / "[!._]*" / MANIFEST)
+    manifests = _literal(store, f"[!._]*/[!._]*/{MANIFEST}")
     return [
         "CREATE OR REPLACE VIEW documents AS SELECT doc_id, text, timestamp, label "
         f"FROM {parquet([d.documents_file for d in documents])}",
@@ -105,11 +114,20 @@ def view_statements(store: StageStore, inputs: dict[str, list[Path]]) -> list[st
     ]
 
 
-def render(statements: list[str], root: Path) -> list[str]:
-    """Stored view definitions with ``@STORE@`` replaced by ``root`` (absolute)."""
+def render(statements: list[str], root: Path | str) -> list[str]:
+    """Stored view definitions with ``@STORE@`` replaced by ``root`` (absolute, or an object storage URL)."""
     prefix = _sql_text(STORE_ROOT + "/")[:-1]
-    target = _sql_text(str(Path(root).absolute()) + "/")[:-1]
+    location = str(root) if "://" in str(root) else str(Path(root).absolute())
+    target = _sql_text(location.rstrip("/") + "/")[:-1]
     return [statement.replace(prefix, target) for statement in statements]
+
+
+def _connect(store: StageStore, database: str, config: dict | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that reads a remote store through the store's own fsspec filesystem."""
+    connection = duckdb.connect(database, config=config or {})
+    if store.remote:
+        connection.register_filesystem(store.shared.fs)
+    return connection
 
 
 def read_views(warehouse_dir: Path) -> list[str]:
@@ -138,11 +156,11 @@ def _guarded(statement: str, database: Path) -> str:
 def prepare_database(store: StageStore, warehouse_dir: Path) -> Path:
     """Build the DuckDB file for a ``warehouse`` output under a temporary name; ``commit_database`` installs it."""
     target = database_path(store)
-    statements = render(read_views(warehouse_dir), store.root)
+    statements = render(read_views(warehouse_dir), store.shared_location)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{DATABASE_NAME}")
     try:
-        with duckdb.connect(str(tmp)) as connection:
+        with _connect(store, str(tmp)) as connection:
             for statement in statements:
                 connection.execute(_guarded(statement, target))
     except BaseException:
@@ -174,14 +192,14 @@ def readonly_connection(store: StageStore, statements: list[str]) -> duckdb.Duck
     folder, extensions neither installed nor loaded automatically, and the
     configuration locked, so no statement can widen it again.
     """
-    root = store.root.absolute()
-    connection = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
-                                                    "autoload_known_extensions": False})
+    root = store.shared_location
+    connection = _connect(store, ":memory:", {"autoinstall_known_extensions": False,
+                                              "autoload_known_extensions": False})
     try:
         for statement in render(statements, root):
             connection.execute(statement)
         connection.execute("SET temp_directory = ''")  # a big sort must not spill files anywhere
-        connection.execute("SET allowed_directories = [?]", [str(root) + "/"])
+        connection.execute("SET allowed_directories = [?]", [root + "/"])
         connection.execute("SET enable_external_access = false")
         connection.execute("SET lock_configuration = true")
     except BaseException:
@@ -224,7 +242,7 @@ def query(store: StageStore, sql: str) -> pd.DataFrame:
     try:
         warehouse_dir = store.current_dir("warehouse")
     except StoreError:
-        raise QueryError(f"No warehouse under {store.root}; run `topic-pipeline run` first.") from None
+        raise QueryError(f"No warehouse under {store.location}; run `topic-pipeline run` first.") from None
     try:
         with readonly_connection(store, read_views(warehouse_dir)) as connection:
             statement = check_read_only(connection, sql)
