@@ -24,7 +24,7 @@ from topic_pipeline.errors import ParamsError, TopicPipelineError
 from topic_pipeline.params import PipelineParams
 from topic_pipeline.pipeline.runner import (
     finish_step,
-    materialize_stage,
+    materialize_windows,
     new_ledger,
     section_params,
     stage_code_version,
@@ -131,11 +131,8 @@ def build_stage_asset(stage: Stage, params: PipelineParams | None) -> dg.AssetsD
             store = pipeline.store(run_params)
             ledger = new_ledger(store, run_params, context.run_id, stages=run_stages(context),
                                 parent_run_id=context.run.parent_run_id)
-            outcomes = [
-                materialize_stage(stage.name, run_params, store, run_id=context.run_id, log=log,
-                                  window=window, inbox_file=context.run.tags.get(INBOX_FILE_TAG), ledger=ledger)
-                for window in windows
-            ]
+            outcomes = materialize_windows(stage.name, run_params, store, windows, run_id=context.run_id, log=log,
+                                           inbox_file=context.run.tags.get(INBOX_FILE_TAG), ledger=ledger)
             if finish_step(ledger, stage.name):
                 log.info("Published run %s: the pointers and the warehouse now show it", context.run_id)
         except Exception as exc:

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from topic_pipeline.errors import ParamsError
 from topic_pipeline.params.representation import check_representation_classes, parse_representation
+from topic_pipeline.params.sections_deployment import ExecutionParams, StoreParams
 from topic_pipeline.params.sections_views import (
     DocumentMapParams,
     HierarchyParams,
@@ -36,7 +37,7 @@ ClusteringMethod = Literal["hdbscan", "fast_hdbscan", "kmeans", "labels"]
 OutlierStrategy = Literal["probabilities", "distributions", "c-tf-idf", "embeddings"]
 
 
-__all__ = ["ParamsSection", "CorpusParams", "EmbeddingParams", "EstimatorSpec", "ReductionParams", "ClusteringParams", "OutlierParams", "TopicsParams", "GuidanceParams", "VectorizerParams", "CtfidfParams", "RepresentationParams", "HierarchyParams", "OverTimeParams", "DocumentMapParams", "ReportParams", "QualityParams", "PartitionsParams", "UpdatesParams", "StoreParams", "TrustParams", "PipelineParams", "check_estimators", "validate_section", "unknown_key_message", "ClusterSelectionMethod", "LinkageMethod", "Deduplicate", "Granularity", "UpdateMode", "PreprocessLanguage", "ReductionMethod", "ClusteringMethod", "OutlierStrategy", "SECTION_NAMES"]
+__all__ = ["ParamsSection", "CorpusParams", "EmbeddingParams", "EstimatorSpec", "ReductionParams", "ClusteringParams", "OutlierParams", "TopicsParams", "GuidanceParams", "VectorizerParams", "CtfidfParams", "RepresentationParams", "HierarchyParams", "OverTimeParams", "DocumentMapParams", "ReportParams", "QualityParams", "PartitionsParams", "UpdatesParams", "StoreParams", "ExecutionParams", "TrustParams", "PipelineParams", "check_estimators", "validate_section", "unknown_key_message", "ClusterSelectionMethod", "LinkageMethod", "Deduplicate", "Granularity", "UpdateMode", "PreprocessLanguage", "ReductionMethod", "ClusteringMethod", "OutlierStrategy", "SECTION_NAMES"]
 
 
 
@@ -284,23 +285,6 @@ class UpdatesParams(ParamsSection):
     keep_models: bool = False
 
 
-class StoreParams(ParamsSection):
-    """Where the store is, and what ``topic-pipeline gc`` keeps besides the current outputs.
-
-    ``root``: a folder or ``s3://bucket/prefix`` (AWS variables or profile give
-    credentials and endpoint); ``$TOPIC_PIPELINE_DATA`` wins, default ``./data/warehouse``.
-    ``mirror``: this machine's copy of what it reads from object storage (default
-    under ``~/.cache/topic_pipeline/stores``). ``keep_runs``: outputs of the last
-    N runs stay. ``lease_seconds``: how long a run's lease lasts unrenewed (a live
-    run renews it every few seconds); an expired one belongs to a run that died.
-    """
-
-    keep_runs: int = Field(default=5, ge=0)
-    lease_seconds: int = Field(default=600, ge=30)
-    root: str | None = None
-    mirror: str | None = None
-
-
 class TrustParams(ParamsSection):
     """Which code the params file may name.
 
@@ -342,6 +326,7 @@ class PipelineParams(ParamsSection):
     partitions: PartitionsParams = PartitionsParams()
     updates: UpdatesParams = UpdatesParams()
     store: StoreParams = StoreParams()
+    execution: ExecutionParams = ExecutionParams()
     trust: TrustParams = TrustParams()
 
     def section(self, name: str) -> ParamsSection:

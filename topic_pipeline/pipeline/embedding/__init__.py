@@ -196,6 +196,11 @@ class _Registration:
 _REGISTERED_MODELS: dict[str, _Registration] = {}
 
 
+def is_registered_model(name: str) -> bool:
+    """Whether ``name`` is a model object registered in this process (other processes cannot load it)."""
+    return name in _REGISTERED_MODELS
+
+
 def register_model(model: Any) -> str:
     """Make an embedding model object available by name in this process; return the name.
 

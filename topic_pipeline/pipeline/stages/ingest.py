@@ -18,6 +18,7 @@ from topic_pipeline.pipeline.corpus import LoadedDocuments, files_signature, loa
 from topic_pipeline.pipeline.embedding import (
     check_embeddings,
     embed_texts,
+    is_registered_model,
     load_embedding_model,
     load_precomputed,
     model_cache_key,
@@ -210,17 +211,28 @@ def _embed_missing(missing: pd.DataFrame, ctx: StepContext, model_key: str | Non
     started = time.monotonic()
     hashes = missing["doc_hash"].tolist()
     bar = tqdm(total=len(hashes), desc="embedding", unit="doc", disable=not _is_terminal())
+    done = 0
 
     def keep_chunk(start: int, vectors: np.ndarray) -> None:
+        nonlocal done
         if model_key is not None:
             ctx.store.add_embeddings(model_key, hashes[start : start + len(vectors)], vectors)
-        done = start + len(vectors)
+        done += len(vectors)
         bar.update(len(vectors))
         rate = done / max(time.monotonic() - started, 1e-9)
         ctx.log.info("Embedded %d/%d documents (%.1f docs/s)", done, len(hashes), rate)
 
+    execution, texts = ctx.params.execution, missing["text"].tolist()
     with bar:
-        return embed_texts(missing["text"].tolist(), ctx.params.embedding, on_chunk=keep_chunk, model=model,
+        if execution.dask_address and model is None and len(texts) > execution.embedding_chunk \
+                and not is_registered_model(ctx.params.embedding.model):
+            from topic_pipeline.pipeline.distributed import dask_client, embed_on_cluster
+
+            vectors, workers = embed_on_cluster(dask_client(execution.dask_address), texts, ctx.params.embedding,
+                                                execution.embedding_chunk, keep_chunk)
+            ctx.log.info("Embedded %d texts on %d Dask workers", len(texts), len(workers))
+            return vectors
+        return embed_texts(texts, ctx.params.embedding, on_chunk=keep_chunk, model=model,
                            doc_ids=missing["doc_id"].tolist())
 
 
