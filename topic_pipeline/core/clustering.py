@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from topic_pipeline.core.estimators import build_estimator, check_has, fresh_copy
+from topic_pipeline.core.gpu import cuml_class, is_cuml
 from topic_pipeline.errors import EstimatorError, ParamsError
 from topic_pipeline.params import ClusteringParams
 
@@ -22,6 +23,9 @@ def make_clusterer(params: ClusteringParams, estimator: Any | None = None, *, pr
         check_has(clusterer, "clusterer", ("fit",))
         return clusterer
     if params.method == "kmeans":
+        if params.backend == "cuml":
+            return cuml_class("cluster", "KMeans", "clustering.backend")(n_clusters=params.n_clusters,
+                                                                        random_state=params.random_state)
         from sklearn.cluster import KMeans
 
         return KMeans(n_clusters=params.n_clusters, random_state=params.random_state, n_init="auto")
@@ -32,6 +36,11 @@ def make_clusterer(params: ClusteringParams, estimator: Any | None = None, *, pr
         cluster_selection_epsilon=params.cluster_selection_epsilon,
         allow_single_cluster=params.allow_single_cluster,
     )
+    if params.backend == "cuml" and params.method == "fast_hdbscan":
+        raise ParamsError("clustering.backend 'cuml' runs method hdbscan or kmeans; fast_hdbscan is CPU only.")
+    if params.backend == "cuml" and params.method == "hdbscan":
+        return cuml_class("cluster.hdbscan", "HDBSCAN", "clustering.backend")(
+            metric=params.metric, prediction_data=prediction_data, **settings)
     if params.method == "fast_hdbscan":
         try:
             from fast_hdbscan import HDBSCAN as FastHDBSCAN
@@ -132,8 +141,10 @@ def _fitted_labels(model: Any, labels: np.ndarray | None) -> np.ndarray:
 
 
 def is_hdbscan(model: object) -> bool:
-    """Whether ``model`` is an HDBSCAN with prediction data (``approximate_predict`` works on it)."""
-    return type(model).__module__.startswith("hdbscan") and getattr(model, "prediction_data", False)
+    """Whether ``model`` is an HDBSCAN (hdbscan's or cuML's) with prediction data (``approximate_predict`` works)."""
+    module = type(model).__module__
+    return (module.startswith("hdbscan") or (is_cuml(model) and "hdbscan" in module)) \
+        and bool(getattr(model, "prediction_data", False))
 
 
 def assign_clusters(model: object, reduced: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,7 +156,10 @@ def assign_clusters(model: object, reduced: np.ndarray) -> tuple[np.ndarray, np.
         The clusterer can neither approximate nor predict.
     """
     if is_hdbscan(model):
-        from hdbscan import approximate_predict
+        if is_cuml(model):
+            approximate_predict = cuml_class("cluster.hdbscan", "approximate_predict", "clustering.backend")
+        else:
+            from hdbscan import approximate_predict
 
         labels, strengths = approximate_predict(model, reduced)
         return np.asarray(labels, dtype=np.int64), np.asarray(strengths, dtype=np.float64)

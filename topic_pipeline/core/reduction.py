@@ -14,6 +14,7 @@ import numpy as np
 
 from topic_pipeline.core.compiled_cache import enable_compiled_cache
 from topic_pipeline.core.estimators import build_estimator, check_has, fresh_copy
+from topic_pipeline.core.gpu import cuml_class, cuml_umap
 from topic_pipeline.errors import EstimatorError
 from topic_pipeline.params import ReductionParams
 
@@ -40,19 +41,18 @@ def make_reducer(params: ReductionParams, estimator: Any | None = None) -> Any:
     if params.method == "none":
         return IdentityReducer()
     if params.method == "pca":
+        if params.backend == "cuml":
+            return cuml_class("decomposition", "PCA", "reduction.backend")(n_components=params.n_components)
         from sklearn.decomposition import PCA
 
         return PCA(n_components=params.n_components, random_state=params.random_state)
+    settings = dict(n_neighbors=params.n_neighbors, n_components=params.n_components, min_dist=params.min_dist,
+                    metric=params.metric, low_memory=params.low_memory, random_state=params.random_state)
+    if params.backend == "cuml":
+        return cuml_umap(settings)
     from umap import UMAP
 
-    return UMAP(
-        n_neighbors=params.n_neighbors,
-        n_components=params.n_components,
-        min_dist=params.min_dist,
-        metric=params.metric,
-        low_memory=params.low_memory,
-        random_state=params.random_state,
-    )
+    return UMAP(**settings)
 
 
 def fit_reducer(embeddings: np.ndarray, params: ReductionParams, y: np.ndarray | None = None,

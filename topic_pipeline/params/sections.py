@@ -34,6 +34,7 @@ UpdateMode = Literal["refit", "assign"]
 PreprocessLanguage = Literal["english", "none"]
 ReductionMethod = Literal["umap", "pca", "none"]
 ClusteringMethod = Literal["hdbscan", "fast_hdbscan", "kmeans", "labels"]
+ComputeBackend = Literal["cpu", "cuml"]
 OutlierStrategy = Literal["probabilities", "distributions", "c-tf-idf", "embeddings"]
 
 
@@ -75,7 +76,8 @@ class EmbeddingParams(ParamsSection):
     ``backend``: ``torch`` (sentence-transformers), ``onnx`` (ONNX Runtime: the same vectors, 1.8x as fast),
     ``onnx_int8`` (int8 weights: 4-6x, cosine 0.99 to torch's) or ``static`` (a model2vec distillation: 200x,
     256-d, weaker topics). All but torch derive their model once from the model's local folder into
-    $TOPIC_PIPELINE_MODEL_CACHE, run on the CPU (``device`` is torch's only) and cache their own vectors.
+    $TOPIC_PIPELINE_MODEL_CACHE, run on the CPU (``device`` is torch's only: ``cuda``, ``mps``, or ``auto``,
+    CUDA when torch sees a GPU) and cache their own vectors.
     """
 
     model: str = "all-MiniLM-L6-v2"
@@ -114,6 +116,8 @@ class ReductionParams(ParamsSection):
     metric: str = "cosine"
     random_state: int | None = 42
     low_memory: bool = False
+    # ``cuml``: RAPIDS cuML's UMAP / PCA on an NVIDIA GPU (close to, not the same as, umap-learn's vectors)
+    backend: ComputeBackend = Field(default="cpu", exclude_if=lambda b: b == "cpu")
 
 
 class ClusteringParams(ParamsSection):
@@ -138,6 +142,8 @@ class ClusteringParams(ParamsSection):
     cluster_selection_method: ClusterSelectionMethod = "eom"
     cluster_selection_epsilon: float = Field(default=0.0, ge=0.0)
     allow_single_cluster: bool = False
+    # ``cuml``: RAPIDS cuML's HDBSCAN / KMeans on an NVIDIA GPU
+    backend: ComputeBackend = Field(default="cpu", exclude_if=lambda b: b == "cpu")
 
 
 class OutlierParams(ParamsSection):

@@ -60,9 +60,19 @@ def _hub_cache_folder(repo_id: str) -> Path | None:
     return Path(folder) if Path(folder).is_dir() else None
 
 
+def resolve_device(device: str | None) -> str | None:
+    """``embedding.device``: ``auto`` is CUDA when torch sees a GPU, else the CPU; anything else as given."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @functools.lru_cache(maxsize=4)
 def _load_sentence_model(name: str, device: str | None = None) -> Any:
-    """Load (once per process) a SentenceTransformer by name or path."""
+    """Load (once per process) a SentenceTransformer by name or path (``device: auto`` resolved here)."""
+    device = resolve_device(device)
     location = resolve_model_location(name)
     if Path(location).exists():
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
