@@ -6,6 +6,7 @@ import logging
 
 import dagster as dg
 
+from assets.executors import build_executor
 from assets.partitions import time_partitions
 from assets.schedules import build_refresh_schedule
 from assets.sensors import build_inbox_sensor
@@ -45,11 +46,11 @@ def build_definitions(pipeline: PipelineResource | None = None) -> dg.Definition
         sensors=[build_inbox_sensor(asset_keys)],
         schedules=[build_refresh_schedule(job, partitioned=time_partitions(params) is not None)],
         resources={"pipeline": pipeline},
-        # One process per run, not one per step: each step process would import pandas, scikit-learn and
-        # Dagster again and load numba's compiled UMAP code again (seconds per step, so a "Materialize all"
-        # with every stage reused took minutes). The stages form a chain whose heavy steps use every core
-        # themselves (numba, BLAS), so running steps side by side gains little on one machine.
-        executor=dg.in_process_executor,
+        # By default one process per run, not one per step: each step process would import pandas,
+        # scikit-learn and Dagster again and load numba's compiled UMAP code again (seconds per step, so a
+        # "Materialize all" with every stage reused took minutes). The stages form a chain whose heavy steps
+        # use every core themselves (numba, BLAS). execution.executor picks another (assets/executors.py).
+        executor=build_executor(params),
     )
 
 
