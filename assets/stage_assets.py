@@ -22,9 +22,9 @@ from assets.run_config import section_config_schema
 from resources import PipelineResource
 from topic_pipeline.errors import ParamsError, TopicPipelineError
 from topic_pipeline.params import PipelineParams
+from topic_pipeline.pipeline.distributed import materialize_windows
 from topic_pipeline.pipeline.runner import (
     finish_step,
-    materialize_windows,
     new_ledger,
     section_params,
     stage_code_version,

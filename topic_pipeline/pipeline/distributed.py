@@ -1,129 +1,55 @@
-"""Fan work out over a Dask cluster (``execution.dask_address``): the windows of a range, the texts to embed.
+"""The windows of a partition range fanned out over a Dask cluster (``execution.dask_address``).
 
-Both are embarrassingly parallel and deterministic, so the result is the one a
-single process computes: a window's stage output is the same function of the
-same inputs wherever it runs (the worker writes it into the shared store under
-the same key, through the same run ledger), and a text's vector does not
-depend on which chunk carried it. Tasks are spread round-robin over the
-workers (any worker may take over one whose worker left), so a backfill of N
-windows on W workers runs N/W windows per worker.
+A window's stage output is the same function of the same inputs wherever it
+runs: the worker writes it into the shared store (a shared folder or S3) under
+the same key, through the same run ledger, so the result is the one a single
+process computes, and a backfill of N windows on W workers runs N/W windows
+per worker. A stage whose window reads the window before it runs them in order.
 
-Global UMAP and HDBSCAN stay one step on one machine: umap-learn and hdbscan
-have no distributed implementation, and the GPU (``backend: cuml``) is the way
-to make that step faster.
+Global UMAP and HDBSCAN stay one step: umap-learn and hdbscan have no
+distributed implementation. ``execution.executor: dask`` runs that step (like
+every step) on a worker of the cluster, ``backend: cuml`` on a GPU.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-
-from topic_pipeline.errors import StoreError
-from topic_pipeline.params import EmbeddingParams, PipelineParams
+from topic_pipeline.params import PipelineParams
+from topic_pipeline.pipeline.dask_cluster import dask_client, map_on_cluster
+from topic_pipeline.pipeline.ledger import RunLedger
+from topic_pipeline.pipeline.runner import StageOutcome, materialize_stage
+from topic_pipeline.pipeline.stages import STAGES, TimeWindow
+from topic_pipeline.pipeline.store import StageStore
 
 _LOG = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=4)
-def dask_client(address: str) -> Any:
-    """A client of the scheduler at ``address`` (one per process, reused).
-
-    Raises
-    ------
-    StoreError
-        ``distributed`` is not installed, or no scheduler answers at ``address``.
-    """
-    try:
-        from distributed import Client
-    except ImportError:
-        raise StoreError(f"execution.dask_address is {address!r} but the package distributed is not installed "
-                         "(pip install 'topic_pipeline[dask]').") from None
-    try:
-        return Client(address, timeout=30, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
-        raise StoreError(f"No Dask scheduler answers at execution.dask_address {address!r} ({exc}).") from None
-
-
-def workers_of(client: Any) -> list[str]:
-    workers = sorted(client.scheduler_info()["workers"])
-    if not workers:
-        raise StoreError("The Dask cluster has no workers.")
-    return workers
-
-
-def map_on_cluster(client: Any, function: Callable[..., Any], items: Sequence[Any], *args: Any,
-                   on_result: Callable[[int, Any], None] | None = None) -> list[Any]:
-    """``[function(item, *args) for item in items]`` as Dask tasks spread round-robin over the workers.
-
-    ``on_result(index, result)`` is called as each task finishes (in completion order); the
-    returned list is in the order of ``items``. A task's exception is raised here as it is.
-    """
-    from distributed import as_completed
-
-    workers = workers_of(client)
-    futures = {client.submit(function, item, *args, key=f"{getattr(function, '__name__', 'task')}-{index}-"
-                             f"{id(items)}", workers=[workers[index % len(workers)]], allow_other_workers=True,
-                             pure=False): index
-               for index, item in enumerate(items)}
-    results: list[Any] = [None] * len(items)
-    try:
-        for future in as_completed(futures, loop=client.loop):
-            index = futures[future]
-            results[index] = future.result()
-            if on_result is not None:
-                on_result(index, results[index])
-    except BaseException:
-        client.cancel(list(futures))
-        raise
-    return results
-
-
-# --- the texts to embed -----------------------------------------------------------------------------
-@functools.lru_cache(maxsize=2)
-def _worker_model(settings_json: str) -> Any:
-    from topic_pipeline.pipeline.embedding import load_embedding_model
-
-    return load_embedding_model(EmbeddingParams.model_validate_json(settings_json))
-
-
-def _embed_chunk(texts: list[str], settings_json: str) -> tuple[np.ndarray, str]:
-    """On a worker: the vectors of one chunk (the model is loaded once per worker process) and the worker."""
-    from distributed import get_worker
-
-    from topic_pipeline.pipeline.embedding import embed_texts
-
-    settings = EmbeddingParams.model_validate_json(settings_json)
-    vectors = embed_texts(texts, settings, chunk_size=len(texts) or 1, model=_worker_model(settings_json))
-    return vectors, get_worker().address
-
-
-def embed_on_cluster(client: Any, texts: Sequence[str], settings: EmbeddingParams, chunk_size: int,
-                     on_chunk: Callable[[int, np.ndarray], None]) -> tuple[np.ndarray, set[str]]:
-    """Embed ``texts`` in chunks on the cluster; ``on_chunk(start, vectors)`` as each arrives. Vectors in order."""
-    starts = list(range(0, len(texts), chunk_size))
-    chunks = [list(texts[start:start + chunk_size]) for start in starts]
-    used: set[str] = set()
-
-    def arrived(index: int, result: tuple[np.ndarray, str]) -> None:
-        used.add(result[1])
-        on_chunk(starts[index], result[0])
-
-    results = map_on_cluster(client, _embed_chunk, chunks, settings.model_dump_json(), on_result=arrived)
-    return np.vstack([vectors for vectors, _ in results]), used
-
-
 # --- the windows of a partition range --------------------------------------------------------------
+def materialize_windows(name: str, params: PipelineParams, store: StageStore, windows: list[TimeWindow | None], *,
+                        run_id: str, ledger: RunLedger, log: logging.Logger | Any = None,
+                        inbox_file: str | None = None) -> list[StageOutcome]:
+    """Every window of one step (a partition range, or the one unpartitioned ``None``), in order.
+
+    With ``execution.dask_address`` and more than one window, each window is a
+    task on the Dask cluster (``distributed``), unless each window reads the one
+    before it (``Stage.reads_previous_window``); otherwise they run here, in order.
+    """
+    log = log or _LOG
+    if params.execution.dask_address and len(windows) > 1 and not STAGES[name].reads_previous_window:
+        outcomes, workers = materialize_windows_on_cluster(
+            dask_client(params.execution.dask_address), name, params, store, windows, run_id=run_id, ledger=ledger,
+            inbox_file=inbox_file, log=log)
+        log.info("%s: %d windows on %d Dask workers", name, len(windows), len(workers))
+        return outcomes
+    return [materialize_stage(name, params, store, run_id=run_id, log=log, window=window, inbox_file=inbox_file,
+                              ledger=ledger) for window in windows]
+
+
 def _materialize_window(window: Any, job: dict[str, Any]) -> tuple[Any, str]:
     """On a worker: one window of a partitioned stage, in the run's own ledger on the shared store."""
     from distributed import get_worker
-
-    from topic_pipeline.pipeline.ledger import RunLedger
-    from topic_pipeline.pipeline.runner import materialize_stage
-    from topic_pipeline.pipeline.store import StageStore
 
     store = StageStore(job["location"], mirror=job["mirror"])
     params = PipelineParams.model_validate_json(job["params"])

@@ -182,28 +182,6 @@ def materialize_stage(
     return outcome
 
 
-def materialize_windows(name: str, params: PipelineParams, store: StageStore, windows: list[TimeWindow | None], *,
-                        run_id: str, ledger: RunLedger, log: logging.Logger | Any = None,
-                        inbox_file: str | None = None) -> list[StageOutcome]:
-    """Every window of one step (a partition range, or the one unpartitioned ``None``), in order.
-
-    With ``execution.dask_address`` and more than one window, each window is a
-    task on the Dask cluster (``distributed``), unless each window reads the one
-    before it (``Stage.reads_previous_window``); otherwise they run here, in order.
-    """
-    log = log or logger
-    if params.execution.dask_address and len(windows) > 1 and not STAGES[name].reads_previous_window:
-        from topic_pipeline.pipeline.distributed import dask_client, materialize_windows_on_cluster
-
-        outcomes, workers = materialize_windows_on_cluster(
-            dask_client(params.execution.dask_address), name, params, store, windows, run_id=run_id, ledger=ledger,
-            inbox_file=inbox_file, log=log)
-        log.info("%s: %d windows on %d Dask workers", name, len(windows), len(workers))
-        return outcomes
-    return [materialize_stage(name, params, store, run_id=run_id, log=log, window=window, inbox_file=inbox_file,
-                              ledger=ledger) for window in windows]
-
-
 def _materialize(name: str, params: PipelineParams, ledger: RunLedger, log: logging.Logger,
                  window: TimeWindow | None, inbox_file: str | None, estimator: Any | None) -> StageOutcome:
     stage = STAGES[name]

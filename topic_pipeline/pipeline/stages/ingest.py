@@ -226,7 +226,7 @@ def _embed_missing(missing: pd.DataFrame, ctx: StepContext, model_key: str | Non
     with bar:
         if execution.dask_address and model is None and len(texts) > execution.embedding_chunk \
                 and not is_registered_model(ctx.params.embedding.model):
-            from topic_pipeline.pipeline.distributed import dask_client, embed_on_cluster
+            from topic_pipeline.pipeline.dask_cluster import dask_client, embed_on_cluster
 
             vectors, workers = embed_on_cluster(dask_client(execution.dask_address), texts, ctx.params.embedding,
                                                 execution.embedding_chunk, keep_chunk)
