@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from topic_pipeline.errors import StoreError
+from topic_pipeline.pipeline.shared_storage import renewing
 from topic_pipeline.pipeline.store import StageStore, write_json
 
 RUNS_DIR = "_runs"
@@ -215,20 +215,8 @@ class RunLedger:
     def holding_lease(self) -> Iterator[None]:
         """Renew the lease now and every tenth of its length until the block ends (a step's whole run)."""
         self.renew_lease()
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(max(1.0, self.lease_seconds / 10)):
-                with contextlib.suppress(OSError):
-                    self.renew_lease()
-
-        thread = threading.Thread(target=renew, name=f"lease-{self.token}", daemon=True)
-        thread.start()
-        try:
+        with renewing(self.renew_lease, max(1.0, self.lease_seconds / 10), f"lease-{self.token}"):
             yield
-        finally:
-            stop.set()
-            thread.join(timeout=5)
 
     # --- the end of the run ----------------------------------------------------------------
     def finish_step(self, stage: str, on_publish: PublishHook) -> bool:

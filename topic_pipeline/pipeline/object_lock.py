@@ -13,7 +13,6 @@ S3 and S3-compatible servers (MinIO, moto, Ceph).
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from topic_pipeline.errors import StoreError
+from topic_pipeline.pipeline.shared_storage import renewing
 
 
 class _Precondition(Exception):
@@ -69,20 +69,13 @@ def object_lock(path: Any, *, stale_seconds: float, timeout: float) -> Iterator[
                 raise StoreError(f"The store lock {path} stayed taken for {timeout:.0f} s; "
                                  "another run or gc holds it.") from None
             time.sleep(0.1)
-    released = threading.Event()
+    def touch() -> None:
+        _call(fs, "put_object", Bucket=bucket, Key=key, Body=token, IfMatch=etag)
 
-    def keep_fresh() -> None:
-        while not released.wait(stale_seconds / 12):
-            with contextlib.suppress(Exception):
-                _call(fs, "put_object", Bucket=bucket, Key=key, Body=token, IfMatch=etag)
-
-    toucher = threading.Thread(target=keep_fresh, name="store-lock", daemon=True)
-    toucher.start()
     try:
-        yield
+        with renewing(touch, stale_seconds / 12, "store-lock", ignore=Exception):
+            yield
     finally:
-        released.set()
-        toucher.join(timeout=5)
         with contextlib.suppress(Exception):
             _call(fs, "delete_object", Bucket=bucket, Key=key, IfMatch=etag)
 

@@ -17,10 +17,13 @@ s3fs/botocore themselves.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
+import threading
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,17 +101,46 @@ def write_bytes(path: StorePath, data: bytes) -> None:
     if not is_local(path):
         path.write_bytes(data)
         return
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary name beside ``path``; rename it to ``path`` only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex}")
     try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def renewing(renew: Callable[[], None], every: float, name: str,
+             ignore: type[BaseException] | tuple[type[BaseException], ...] = OSError) -> Iterator[None]:
+    """Call ``renew`` every ``every`` seconds in a daemon thread while the block runs (locks, leases).
+
+    A failed renewal (``ignore``) is tried again next time; the thread is stopped and joined on exit.
+    """
+    stop = threading.Event()
+
+    def keep_renewing() -> None:
+        while not stop.wait(every):
+            with contextlib.suppress(ignore):
+                renew()
+
+    thread = threading.Thread(target=keep_renewing, name=name, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def remove_tree(path: StorePath) -> None:

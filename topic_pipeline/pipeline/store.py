@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,15 +42,13 @@ import pyarrow.parquet as pq
 
 from topic_pipeline.errors import StoreError
 from topic_pipeline.pipeline import shared_storage
-from topic_pipeline.pipeline.shared_storage import StorePath
+from topic_pipeline.pipeline.shared_storage import MANIFEST, TMP_PREFIX, StorePath, atomic_path, renewing
 
 DATA_ENV = "TOPIC_PIPELINE_DATA"
 DEFAULT_DATA_ROOT = Path("data") / "warehouse"
-MANIFEST = "manifest.json"
 HEAD = "_current.json"
 LEGACY_CURRENT = "current"  # per-stage pointer files of stores written before _current.json
 LEGACY_PARTITIONS = "partitions"
-TMP_PREFIX = ".tmp-"
 TMP_RUN_SEPARATOR = "~"  # .tmp-<key>~<run token>~<random>: gc knows which run a temporary folder belongs to
 LOCK_STALE_SECONDS = 60.0
 LOCK_TIMEOUT_SECONDS = 300.0
@@ -60,19 +57,6 @@ LOCK_TIMEOUT_SECONDS = 300.0
 def default_root(configured: str | None = None) -> str | Path:
     """``$TOPIC_PIPELINE_DATA`` if set, else ``configured`` (params ``store.root``), else ``./data/warehouse``."""
     return os.environ.get(DATA_ENV) or configured or DEFAULT_DATA_ROOT
-
-
-@contextlib.contextmanager
-def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary name beside ``path``; rename it to ``path`` only if the block succeeds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{uuid.uuid4().hex}")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -274,20 +258,10 @@ class StageStore:
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(token)
             break
-        released = threading.Event()
-
-        def keep_fresh() -> None:
-            while not released.wait(LOCK_STALE_SECONDS / 12):
-                with contextlib.suppress(OSError):
-                    os.utime(path)
-
-        toucher = threading.Thread(target=keep_fresh, name="store-lock", daemon=True)
-        toucher.start()
         try:
-            yield
+            with renewing(lambda: os.utime(path), LOCK_STALE_SECONDS / 12, "store-lock"):
+                yield
         finally:
-            released.set()
-            toucher.join(timeout=5)
             with contextlib.suppress(OSError):
                 if path.read_text() == token:
                     path.unlink()
